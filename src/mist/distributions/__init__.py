@@ -1,0 +1,22 @@
+"""Synthetic meta-distributions with exact mutual information (nats), sampled with torch."""
+
+from mist.distributions.exact import additive_uniform_noise_mi, gaussian_mi, student_t_correction
+from mist.distributions.families import (
+    BASES,
+    DEFAULT_PRIORS,
+    STRUCTURES,
+    DatasetBatch,
+    Family,
+    Priors,
+    sample_datasets,
+)
+from mist.distributions.splits import IMD, OOMD, SPLITS, TRAIN, get_split
+from mist.distributions.testsets import TestSet, load_testset, paper_grid, save_testset
+from mist.distributions.transforms import TRANSFORMS, apply_transform
+
+__all__ = [
+    "BASES", "STRUCTURES", "TRANSFORMS", "DEFAULT_PRIORS", "Priors", "Family", "DatasetBatch",
+    "sample_datasets", "gaussian_mi", "student_t_correction", "additive_uniform_noise_mi",
+    "apply_transform", "TRAIN", "IMD", "OOMD", "SPLITS", "get_split", "TestSet", "paper_grid",
+    "save_testset", "load_testset",
+]

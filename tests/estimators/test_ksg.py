@@ -1,0 +1,61 @@
+import numpy as np
+import pytest
+from scipy.special import digamma
+
+from mist.errors import MistError
+from mist.estimators import KSG
+
+
+def brute_force_ksg(x, y, k):
+    """Readable O(n^2) reference: Kraskov et al. (2004), algorithm 1, max-norm."""
+    x = (x - x.mean(0)) / x.std(0)
+    y = (y - y.mean(0)) / y.std(0)
+    n = len(x)
+    dx = np.abs(x[:, None, :] - x[None, :, :]).max(-1)
+    dy = np.abs(y[:, None, :] - y[None, :, :]).max(-1)
+    dz = np.maximum(dx, dy)
+    total = 0.0
+    for i in range(n):
+        others = np.delete(np.arange(n), i)
+        eps = np.sort(dz[i, others])[k - 1]
+        nx = np.sum(dx[i, others] < eps)
+        ny = np.sum(dy[i, others] < eps)
+        total += digamma(nx + 1) + digamma(ny + 1)
+    return digamma(k) + digamma(n) - total / n
+
+
+@pytest.mark.parametrize("dx, dy, k", [(1, 1, 3), (1, 3, 5), (4, 2, 1), (8, 8, 5)])
+@pytest.mark.parametrize("algorithm", ["kdtree", "dense"])
+def test_matches_brute_force(dx, dy, k, algorithm):
+    rng = np.random.default_rng(dx * 10 + dy)
+    x = rng.normal(size=(150, dx))
+    y = x[:, :1] @ np.ones((1, dy)) + rng.standard_t(3, size=(150, dy))
+    assert KSG(k=k, algorithm=algorithm).estimate(x, y) == pytest.approx(brute_force_ksg(x, y, k), abs=1e-9)
+
+
+def test_dense_path_in_blocks_matches(monkeypatch):
+    import mist.estimators.ksg as ksg_module
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(120, 3)), rng.normal(size=(120, 2))
+    full = KSG(algorithm="dense").estimate(x, y)
+    monkeypatch.setattr(ksg_module, "_BLOCK_CELLS", 500)  # 4 rows per block
+    assert KSG(algorithm="dense").estimate(x, y) == pytest.approx(full, abs=1e-12)
+
+
+def test_bivariate_gaussian_20000_rows_is_accurate():
+    rng = np.random.default_rng(0)
+    rho = 0.75
+    x = rng.normal(size=(20_000, 1))
+    y = rho * x + np.sqrt(1 - rho**2) * rng.normal(size=(20_000, 1))
+    truth = -0.5 * np.log(1 - rho**2)
+    assert abs(KSG(k=5).estimate(x, y) - truth) < 0.02
+
+
+def test_invalid_settings_and_input():
+    with pytest.raises(MistError, match="`k`"):
+        KSG(k=0)
+    with pytest.raises(MistError, match="`algorithm`"):
+        KSG(algorithm="balltree")
+    with pytest.raises(MistError, match="at least 6 samples"):
+        KSG(k=5).estimate(np.arange(5.0), np.arange(5.0))

@@ -1,0 +1,88 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from mist.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def table(tmp_path):
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=400)
+    frame = pd.DataFrame({"a": a, "b": rng.normal(size=400), "c": a + 0.5 * rng.normal(size=400),
+                          "label": ["u"] * 400})
+    path = tmp_path / "data.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_baseline_prints_estimate_with_unit(table):
+    result = runner.invoke(app, ["baseline", "ksg", str(table), "--x", "a,b", "--y", "c"])
+    assert result.exit_code == 0, result.output
+    assert "nats" in result.output and "dim_x=2" in result.output
+
+
+def test_baseline_json_bits_and_bootstrap(table):
+    nats = runner.invoke(app, ["baseline", "copula-cca", str(table), "--x", "a", "--y", "c", "--json"])
+    bits = runner.invoke(app, ["baseline", "copula-cca", str(table), "--x", "0", "--y", "2", "--json", "--bits",
+                               "--bootstrap", "30"])
+    n, b = json.loads(nats.output), json.loads(bits.output)
+    assert n["unit"] == "nats" and b["unit"] == "bits"
+    assert b["estimate"] == pytest.approx(n["estimate"] / np.log(2))
+    assert b["low"] < b["high"]
+
+
+def test_npz_input(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 2))
+    np.savez(tmp_path / "d.npz", x=x, y=x[:, :1] + rng.normal(size=(200, 1)))
+    result = runner.invoke(app, ["baseline", "cca", str(tmp_path / "d.npz"), "--x", "x0:x1", "--y", "y0"])
+    assert result.exit_code == 0 and "dim_x=2" in result.output
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--x", "zz", "--y", "c"], "unknown column 'zz'"),
+        (["--x", "label", "--y", "c"], "must be numeric"),
+    ],
+)
+def test_baseline_bad_columns(table, args, message):
+    result = runner.invoke(app, ["baseline", "ksg", str(table), *args])
+    assert result.exit_code == 2
+    assert message in result.output and "Traceback" not in result.output
+
+
+def test_baseline_bad_files(tmp_path):
+    missing = runner.invoke(app, ["baseline", "ksg", str(tmp_path / "nope.csv"), "--x", "a", "--y", "b"])
+    assert missing.exit_code == 2 and "does not exist" in missing.output
+    short = tmp_path / "short.csv"
+    short.write_text("a,b\n1,2\n3,4\n")
+    result = runner.invoke(app, ["baseline", "cca", str(short), "--x", "a", "--y", "b"])
+    assert result.exit_code == 2 and "at least 3 samples" in result.output
+    nan = tmp_path / "nan.csv"
+    nan.write_text("a,b\n1,2\n3,\n5,6\n7,1\n")
+    result = runner.invoke(app, ["baseline", "cca", str(nan), "--x", "a", "--y", "b"])
+    assert result.exit_code == 2 and "non-finite" in result.output
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    result = runner.invoke(app, ["baseline", "cca", str(empty), "--x", "a", "--y", "b"])
+    assert result.exit_code == 2 and "error:" in result.output
+    other = tmp_path / "data.xlsx"
+    other.write_text("x")
+    result = runner.invoke(app, ["baseline", "cca", str(other), "--x", "a", "--y", "b"])
+    assert result.exit_code == 2 and "unknown extension" in result.output
+
+
+def test_testset_command(tmp_path):
+    out = tmp_path / "imd.npz"
+    result = runner.invoke(app, ["testset", "--split", "imd", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.exists() and "1080 datasets" in result.output
+    bad = runner.invoke(app, ["testset", "--split", "nope", "-o", str(out)])
+    assert bad.exit_code == 2 and "unknown split" in bad.output
