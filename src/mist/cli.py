@@ -43,6 +43,113 @@ def _convert(value: float, bits: bool) -> float:
     return value / math.log(2) if bits else value
 
 
+def _print_result(result, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(result.to_dict()))
+    else:
+        typer.echo(str(result))
+        for note in result.notes:
+            typer.echo(f"note: {note}")
+
+
+@app.command()
+def estimate(
+    data: Path = typer.Argument(..., help="CSV, Parquet, .npy or .npz file with one sample per row."),
+    x: str = typer.Option(..., "--x", help="Columns of X: comma-separated names or 0-based positions."),
+    y: str = typer.Option(..., "--y", help="Columns of Y: comma-separated names or 0-based positions."),
+    bits: bool = typer.Option(False, "--bits", help="Report bits instead of nats."),
+    level: float = typer.Option(0.9, "--level", help="Probability of the interval."),
+    model: str = typer.Option("default", "--model", help="Shipped model name or model card path."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+):
+    """Estimate MI with the pretrained model, with an interval.
+
+    Example: mist estimate data.csv --x a,b --y c --bits
+    """
+
+    def work():
+        import mist.api
+
+        xs, ys = _load_xy(data, x, y)
+        _print_result(mist.api.estimate(xs, ys, model=model, level=level, base=2 if bits else None), as_json)
+
+    _run(work)
+
+
+@app.command()
+def demo(as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")):
+    """Estimate MI on the bundled example (exact MI known) and compare with KSG."""
+
+    def work():
+        import importlib.resources as resources
+
+        import mist.api
+        from mist.estimators import KSG
+        from mist.io import read_table
+
+        folder = resources.files("mist") / "data"
+        meta = json.loads((folder / "example.json").read_text())
+        frame = read_table(Path(str(folder / "example.csv")))
+        xs, ys = frame[meta["x"]], frame[meta["y"]]
+        result = mist.api.estimate(xs, ys)
+        if as_json:
+            typer.echo(json.dumps({"mist": result.to_dict(), "ksg": KSG().estimate(xs, ys), "true_mi": meta["true_mi_nats"]}))
+            return
+        typer.echo(f"bundled example: {meta['family']}, n={meta['n']}, X={meta['x']}, Y={meta['y']}")
+        typer.echo(f"exact MI:  {meta['true_mi_nats']:.4f} nats")
+        typer.echo(f"mist:      {result}")
+        typer.echo(f"KSG (k=5): {KSG().estimate(xs, ys):.4f} nats")
+
+    _run(work)
+
+
+@app.command()
+def matrix(
+    data: Path = typer.Argument(..., help="Table whose numeric columns are compared pairwise."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write the matrix to this CSV."),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="Write a heatmap PNG (needs matplotlib)."),
+    bits: bool = typer.Option(False, "--bits", help="Report bits instead of nats."),
+    model: str = typer.Option("default", "--model", help="Shipped model name or model card path."),
+):
+    """MI between every pair of columns.
+
+    Example: mist matrix data.csv -o mi.csv --plot mi.png
+    """
+
+    def work():
+        import mist.api
+        from mist.io import read_table
+
+        table = mist.api.mi_matrix(read_table(data), model=model, base=2 if bits else None)
+        if output:
+            table.to_csv(output)
+        if plot:
+            _heatmap(table, plot, "bits" if bits else "nats")
+        if not output:
+            typer.echo(table.round(4).to_string())
+
+    _run(work)
+
+
+def _heatmap(table, path: Path, unit: str) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise MistError("`--plot` needs matplotlib: pip install matplotlib") from exc
+    size = 2 + 0.5 * len(table)
+    fig, ax = plt.subplots(figsize=(size, size * 0.85))
+    im = ax.imshow(table.to_numpy(), cmap="viridis")
+    ax.set_xticks(range(len(table)), table.columns, rotation=90)
+    ax.set_yticks(range(len(table)), table.index)
+    fig.colorbar(im, ax=ax, label=f"mutual information ({unit})")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 @app.command()
 def baseline(
     estimator: str = typer.Argument(..., help="ksg, cca or copula-cca."),
@@ -107,6 +214,43 @@ def testset(
         grid = paper_grid(split, seed=seed)
         path = save_testset(grid, output)
         typer.echo(f"wrote {len(grid)} datasets ({split}, MI {grid.mi.min():.3f} to {grid.mi.max():.3f} nats) to {path}")
+
+    _run(work)
+
+
+@app.command()
+def train(
+    preset_name: str = typer.Option("tiny", "--preset", help="smoke, tiny (2 CPU cores) or base (one GPU)."),
+    output: Path = typer.Option(..., "-o", "--output", help="Run folder: checkpoint/, log.csv, final weights."),
+    steps: Optional[int] = typer.Option(None, "--steps", help="Total optimiser steps (overrides the preset)."),
+    time_limit: Optional[float] = typer.Option(None, "--time-limit", help="Stop (and checkpoint) after this many seconds."),
+    resume: Optional[Path] = typer.Option(None, "--resume", help="Checkpoint folder to continue."),
+    init: Optional[Path] = typer.Option(None, "--init", help="Model card (.json) to start from, with a fresh optimiser."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Seed of data and initialisation."),
+    device: Optional[str] = typer.Option(None, "--device", help="cpu or cuda (default: cuda when available)."),
+    set_: list[str] = typer.Option([], "--set", help="Override a config field, e.g. --set model.cell_width=8 --set lr=3e-4."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+):
+    """Train the learned estimator on synthetic data generated on the fly.
+
+    Example: mist train --preset tiny -o runs/tiny --time-limit 3600
+    Multi-GPU: torchrun --nproc_per_node 8 -m mist.cli train --preset base -o runs/base
+    """
+
+    def work():
+        from mist.training import preset, train as run_training
+        from mist.training.presets import apply_overrides
+
+        cfg = preset(preset_name)
+        if steps is not None:
+            cfg.steps = steps
+        if time_limit is not None:
+            cfg.time_limit_s = time_limit
+        if seed is not None:
+            cfg.seed = seed
+        apply_overrides(cfg, set_)
+        summary = run_training(cfg, output, resume=resume, init_weights=init, device=device, progress=not quiet)
+        typer.echo(json.dumps(summary))
 
     _run(work)
 

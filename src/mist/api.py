@@ -1,0 +1,271 @@
+"""The public face of the learned estimator: ``estimate``, ``estimate_many``, ``mi_matrix``,
+a scikit-learn score function, and a differentiable ``MIEstimator`` module."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from mist._validation import as_samples, check_level, check_xy, constant_columns
+from mist.errors import MistError, MistWarning
+
+#: Rows per forward pass; larger datasets are split into order-independent subsets of at most
+#: this many rows and the predictions averaged (the model is trained on n <= 500).
+MAX_ROWS = 500
+_UNITS = {math.e: "nats", 2.0: "bits", 10.0: "hartleys"}
+
+
+def _unit(base: float | None) -> tuple[float, str]:
+    if base is None:
+        return 1.0, "nats"
+    if not isinstance(base, (int, float)) or isinstance(base, bool) or base <= 1:
+        raise MistError(f"`base` must be a number > 1 (2 for bits, e for nats), got {base!r}.")
+    for b, name in _UNITS.items():
+        if abs(float(base) - b) < 1e-12:
+            return math.log(b), name
+    return math.log(base), f"log base {base:g}"
+
+
+@dataclass(frozen=True)
+class MIResult:
+    """A mutual information estimate with its interval and quantiles, in ``unit``.
+
+    ``low`` and ``high`` are the (1 - level)/2 and (1 + level)/2 quantiles predicted by the
+    model (MIST-QR); ``quantiles`` maps any requested tau to its value.
+    """
+
+    estimate: float
+    low: float
+    high: float
+    level: float
+    unit: str
+    n: int
+    dim_x: int
+    dim_y: int
+    model: str
+    quantiles: dict = field(default_factory=dict)
+    notes: tuple = ()
+
+    def __float__(self) -> float:
+        return float(self.estimate)
+
+    def to_dict(self) -> dict:
+        out = {k: getattr(self, k) for k in ("estimate", "low", "high", "level", "unit", "n", "dim_x", "dim_y", "model")}
+        out["quantiles"] = {str(k): v for k, v in self.quantiles.items()}
+        out["notes"] = list(self.notes)
+        return out
+
+    def __str__(self) -> str:
+        return (f"I(X;Y) = {self.estimate:.4f} {self.unit}, {self.level:.0%} interval "
+                f"[{self.low:.4f}, {self.high:.4f}] (n={self.n}, dim_x={self.dim_x}, dim_y={self.dim_y}, model={self.model})")
+
+    def _repr_html_(self) -> str:  # notebooks
+        return f"<code>{self}</code>"
+
+
+def _prepare(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Validate; drop constant columns (with a note); warn on heavily tied columns."""
+    x, y = check_xy(x, y)
+    notes = []
+    cx, cy = constant_columns(x), constant_columns(y)
+    if cx.size or cy.size:
+        notes.append(f"ignored constant columns: x {cx.tolist()}, y {cy.tolist()}")
+        warnings.warn(f"constant columns carry no information and were ignored (x: {cx.tolist()}, y: {cy.tolist()}); "
+                      "if every column of one side is constant, the mutual information is 0.", MistWarning, stacklevel=3)
+        x, y = np.delete(x, cx, axis=1), np.delete(y, cy, axis=1)
+    for name, a in (("x", x), ("y", y)):
+        if a.shape[1]:
+            distinct = min(len(np.unique(a[:, j])) for j in range(a.shape[1]))
+            if distinct < 0.5 * a.shape[0]:
+                notes.append(f"{name} has a column with only {distinct} distinct values in {a.shape[0]} rows")
+                warnings.warn(f"`{name}` looks discrete: a column has {distinct} distinct values in {a.shape[0]} rows. "
+                              "mist estimates MI of continuous variables; ties are ranked by averaging, and the "
+                              "estimate may be unreliable.", MistWarning, stacklevel=3)
+    return x, y, notes
+
+
+def _subsets(x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
+    """Row indices of order-independent subsets of at most MAX_ROWS rows.
+
+    Rows are sorted by their content (so the input order does not matter), then dealt in turn
+    to ceil(n / MAX_ROWS) subsets.
+    """
+    n = x.shape[0]
+    if n <= MAX_ROWS:
+        return [np.arange(n)]
+    k = math.ceil(n / MAX_ROWS)
+    order = np.lexsort(np.hstack([x, y]).T[::-1])
+    return [order[i::k] for i in range(k)]
+
+
+def _taus(level: float, quantiles: Sequence[float] | None) -> list[float]:
+    taus = [(1 - level) / 2, 0.5, (1 + level) / 2]
+    for q in quantiles or ():
+        if not isinstance(q, (int, float)) or not 0 < q < 1:
+            raise MistError(f"`quantiles` must hold numbers strictly between 0 and 1, got {q!r}.")
+        taus.append(float(q))
+    return taus
+
+
+def estimate_many(
+    pairs: Iterable[tuple[Any, Any]],
+    *,
+    model: str = "default",
+    level: float = 0.9,
+    quantiles: Sequence[float] | None = None,
+    base: float | None = None,
+    device: str | None = None,
+    progress: bool | None = None,
+) -> list[MIResult]:
+    """Estimate MI for many ``(x, y)`` datasets in batched forward passes.
+
+    Same arguments and results as :func:`estimate`, one :class:`MIResult` per pair, in order.
+    A progress bar shows for more than 200 pairs (``progress=False`` hides it).
+    """
+    from mist.model.inference import predict_many
+    from mist.weights import load_model
+
+    level = check_level(level)
+    scale, unit = _unit(base)
+    taus = _taus(level, quantiles)
+    network, card = load_model(model, device)
+    name = card.get("name", str(model))
+    prepared, xs, ys, owner = [], [], [], []
+    for i, pair in enumerate(pairs):
+        try:
+            x, y = pair
+        except (TypeError, ValueError) as exc:
+            raise MistError(f"`pairs[{i}]` must be an (x, y) pair of sample arrays.") from exc
+        try:
+            x, y, notes = _prepare(x, y)
+        except MistError as exc:
+            raise MistError(f"pairs[{i}]: {exc}") from exc
+        prepared.append((x, y, notes))
+        if x.shape[1] and y.shape[1]:
+            for rows in _subsets(x, y):
+                xs.append(x[rows])
+                ys.append(y[rows])
+                owner.append(i)
+    show = (len(prepared) > 200) if progress is None else progress
+    bar = _progress_bar(len(xs)) if show and xs else None
+    mean, quant = predict_many(network, xs, ys, taus, device=device, progress=bar.advance if bar else None)
+    if bar:
+        bar.close()
+    owner = np.asarray(owner, dtype=np.int64)
+    results = []
+    for i, (x, y, notes) in enumerate(prepared):
+        n = x.shape[0]
+        mine = np.flatnonzero(owner == i) if owner.size else np.array([], dtype=np.int64)
+        if mine.size == 0:  # a side is all constant
+            m, q = 0.0, np.zeros(len(taus))
+        else:
+            # MI >= 0: a negative prediction is clipped to 0 (monotone, so quantiles stay ordered)
+            m = float(np.clip(mean[mine].mean(), 0, None))
+            q = np.clip(quant[mine].mean(0), 0, None)
+            if mine.size > 1:
+                notes = notes + [f"n={n} above {MAX_ROWS}: averaged over {mine.size} subsets of the rows; "
+                                 "the interval is that of a subset (conservative)"]
+        results.append(MIResult(
+            estimate=m / scale, low=float(q[0]) / scale, high=float(q[2]) / scale, level=level, unit=unit,
+            n=n, dim_x=x.shape[1], dim_y=y.shape[1], model=name,
+            quantiles={t: float(v) / scale for t, v in zip(taus[3:], q[3:])}, notes=tuple(notes)))
+    return results
+
+
+def estimate(
+    x: Any,
+    y: Any,
+    *,
+    model: str = "default",
+    level: float = 0.9,
+    quantiles: Sequence[float] | None = None,
+    base: float | None = None,
+    device: str | None = None,
+) -> MIResult:
+    """Estimate the mutual information I(X;Y) from paired samples with the pretrained model.
+
+    Parameters
+    ----------
+    x : array-like, shape (n, dim_x) or (n,)
+        Samples of X (numpy, pandas, torch or lists); a 1-D input is one variable.
+    y : array-like, shape (n, dim_y) or (n,)
+        Samples of Y, row i paired with row i of x.
+    model : str, default "default"
+        A shipped model name (see ``mist.weights.available_models()``) or a model card path.
+    level : float, default 0.9
+        Probability mass of the interval [low, high] (central quantiles of the model).
+    quantiles : sequence of float, optional
+        Extra quantile levels in (0, 1) to return in ``result.quantiles``.
+    base : float, optional
+        Logarithm base of the unit: None or e for nats, 2 for bits.
+    device : str, optional
+        "cpu" (default) or "cuda".
+
+    Returns
+    -------
+    MIResult
+        ``estimate``, ``low``, ``high``, ``unit``, ``n``, ``dim_x``, ``dim_y``, ``model`` ...
+
+    Notes
+    -----
+    Invariant to row order, to the order of columns within x and within y, to swapping x and y,
+    and to strictly increasing maps of any column (the model sees per-column normal scores).
+    Constant columns are ignored with a warning; MI is 0 when one side is all constant.
+    """
+    return estimate_many([(x, y)], model=model, level=level, quantiles=quantiles, base=base,
+                         device=device, progress=False)[0]
+
+
+def mi_matrix(data: Any, *, model: str = "default", base: float | None = None, device: str | None = None):
+    """MI between every pair of columns of a table, batched: a DataFrame in, a DataFrame out.
+
+    The diagonal is left as NaN (the MI of a continuous variable with itself is infinite).
+    """
+    import pandas as pd
+
+    frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(as_samples(data, "data"))
+    values = as_samples(frame, "data")
+    d = values.shape[1]
+    if d < 2:
+        raise MistError(f"`data` needs at least 2 columns for a matrix, got {d}.")
+    pairs = [(i, j) for i in range(d) for j in range(i + 1, d)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MistWarning)
+        results = estimate_many([(values[:, i], values[:, j]) for i, j in pairs], model=model, base=base, device=device)
+    out = np.full((d, d), np.nan)
+    for (i, j), r in zip(pairs, results):
+        out[i, j] = out[j, i] = r.estimate
+    names = [str(c) for c in frame.columns]
+    return pd.DataFrame(out, index=names, columns=names)
+
+
+def mutual_info_score(X: Any, y: Any, *, model: str = "default") -> np.ndarray:
+    """One MI estimate (nats) per feature of ``X`` with the target ``y``.
+
+    Same call as scikit-learn's ``mutual_info_regression(X, y)``, so it works in
+    ``SelectKBest(mutual_info_score, k=...)``.
+    """
+    features = as_samples(X, "X")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MistWarning)
+        results = estimate_many([(features[:, j], y) for j in range(features.shape[1])], model=model)
+    return np.array([r.estimate for r in results])
+
+
+class _progress_bar:
+    def __init__(self, total: int):
+        from rich.progress import Progress
+
+        self.progress = Progress(transient=True)
+        self.progress.start()
+        self.task = self.progress.add_task("estimating", total=total)
+
+    def advance(self, count: int) -> None:
+        self.progress.update(self.task, advance=count)
+
+    def close(self) -> None:
+        self.progress.stop()

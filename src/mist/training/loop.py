@@ -1,0 +1,195 @@
+"""The training loop: on-the-fly data, AdamW with warm-up and cosine decay, MSE + pinball loss,
+resumable checkpoints, periodic validation, a CSV log, and DistributedDataParallel under torchrun."""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from mist.distributions import paper_grid
+from mist.model.inference import predict_many
+from mist.model.network import MISTNetwork
+from mist.training.checkpoint import load_checkpoint, save_checkpoint
+from mist.training.presets import TrainConfig
+from mist.training.stream import TrainingStream
+
+VALIDATION_TAUS = (0.05, 0.25, 0.5, 0.75, 0.95)
+LOG_FIELDS = ["step", "datasets", "wall_s", "lr", "loss", "mse", "pinball", "datasets_per_s",
+              "val_mse", "val_mae", "val_coverage_err"]
+
+
+def pinball_loss(pred: torch.Tensor, target: torch.Tensor, tau: torch.Tensor) -> torch.Tensor:
+    """Mean of max(tau (t - q), (tau - 1)(t - q)); pred and tau (B, T), target (B,)."""
+    diff = target[:, None] - pred
+    return torch.maximum(tau * diff, (tau - 1) * diff).mean()
+
+
+def learning_rate(cfg: TrainConfig, step: int) -> float:
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    progress = min(1.0, (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps))
+    return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def validation_set(seed: int = 20251):
+    """A fixed grid drawn from the *training* families (never the test grids): 16 x 6 datasets."""
+    return paper_grid("train", seed=seed, repeats=1, n_values=(10, 50, 100, 200, 350, 500))
+
+
+def validate(network: MISTNetwork, grid) -> dict:
+    was_training = network.training
+    network.eval()
+    mean, quant = predict_many(network, grid.xs, grid.ys, VALIDATION_TAUS)
+    network.train(was_training)
+    coverage = (grid.mi[:, None] <= quant).mean(0)
+    return {"val_mse": float(np.mean((mean - grid.mi) ** 2)), "val_mae": float(np.mean(np.abs(mean - grid.mi))),
+            "val_coverage_err": float(np.max(np.abs(coverage - np.array(VALIDATION_TAUS))))}
+
+
+def _distributed() -> tuple[int, int]:
+    if "RANK" in os.environ and "WORLD_SIZE" in os.environ and int(os.environ["WORLD_SIZE"]) > 1:
+        import torch.distributed as dist
+
+        if not dist.is_initialized():
+            dist.init_process_group(backend="nccl" if torch.cuda.is_available() else "gloo")
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def train(cfg: TrainConfig, out_dir: str | Path, *, resume: str | Path | None = None,
+          init_weights: str | Path | None = None, device: str | None = None, progress: bool = True) -> dict:
+    """Train a MIST network; returns a summary (steps, datasets seen, wall time, last metrics).
+
+    ``out_dir`` receives ``checkpoint/`` (resumable), ``log.csv`` and ``model.json`` /
+    ``model.safetensors`` (the final weights with a model card). ``resume`` continues a
+    checkpoint folder (model, optimiser, step, RNG); ``init_weights`` starts from a model card's
+    weights with a fresh optimiser.
+    """
+    rank, world = _distributed()
+    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    if device.type == "cuda" and world > 1:
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+    out_dir = Path(out_dir)
+    torch.manual_seed(cfg.seed)  # parameter initialisation only; data has its own generator
+    network = MISTNetwork(cfg.model).to(device)
+    if init_weights is not None:
+        from mist.model.serialization import load_model_file
+
+        loaded, _ = load_model_file(init_weights)
+        network.load_state_dict(loaded.state_dict())
+    optimizer = torch.optim.AdamW(network.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    stream = TrainingStream(cfg.stream, seed=cfg.seed * 1000 + rank, device=device)
+    step, datasets_seen, wall_before = 0, 0, 0.0
+    if resume is not None:
+        info, rng = load_checkpoint(resume, network, optimizer)
+        step, datasets_seen, wall_before = info["step"], info["datasets"], info["wall_s"]
+        if world == 1 or info.get("world", 1) == world:
+            stream.set_state(rng)
+    model: nn.Module = network
+    if world > 1:
+        model = nn.parallel.DistributedDataParallel(network, device_ids=[device.index] if device.type == "cuda" else None)
+    grid = validation_set() if rank == 0 and cfg.val_every else None
+    log_path = out_dir / "log.csv"
+    if rank == 0:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        new_log = not log_path.exists() or resume is None
+        log_file = open(log_path, "w" if new_log else "a", newline="")
+        writer = csv.DictWriter(log_file, fieldnames=LOG_FIELDS)
+        if new_log:
+            writer.writeheader()
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
+    bar = _ProgressBar(cfg.steps, step, enabled=progress and rank == 0)
+    start = time.perf_counter()
+    last_ckpt = start
+    window_sets, window_t = 0, start
+    row: dict = {}
+    network.train()
+    while step < cfg.steps:
+        if cfg.time_limit_s is not None and wall_before + time.perf_counter() - start > cfg.time_limit_s:
+            break
+        lr = learning_rate(cfg, step)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        batch = stream.next_batch()
+        b = batch.x.shape[0]
+        tau = torch.rand(b, cfg.taus_per_dataset, generator=stream.generator, device=device) * 0.98 + 0.01
+        with autocast:
+            out = model(batch.x, batch.y, None, tau)
+        mse = torch.mean((out.mean.float() - batch.mi) ** 2)
+        pin = pinball_loss(out.quantiles.float(), batch.mi, tau)
+        loss = mse + cfg.quantile_weight * pin
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(network.parameters(), cfg.grad_clip)
+        optimizer.step()
+        step += 1
+        datasets_seen += b * world
+        window_sets += b * world
+        if rank == 0:
+            now = time.perf_counter()
+            rate = window_sets / max(now - window_t, 1e-9)
+            bar.update(step, loss.item(), rate)
+            if step % 25 == 0 or step == cfg.steps:
+                row = {"step": step, "datasets": datasets_seen, "wall_s": round(wall_before + now - start, 1),
+                       "lr": lr, "loss": loss.item(), "mse": mse.item(), "pinball": pin.item(),
+                       "datasets_per_s": round(rate, 1)}
+                if grid is not None and (step % cfg.val_every == 0 or step == cfg.steps):
+                    row.update(validate(network, grid))
+                    bar.note(f"step {step}: val MSE {row['val_mse']:.3f}, max coverage error {row['val_coverage_err']:.3f}")
+                writer.writerow({k: row.get(k, "") for k in LOG_FIELDS})
+                log_file.flush()
+                window_sets, window_t = 0, now
+            if now - last_ckpt > cfg.checkpoint_every_s:
+                _save(out_dir, network, optimizer, stream, cfg, step, datasets_seen, wall_before + now - start, world)
+                last_ckpt = now
+    wall = wall_before + time.perf_counter() - start
+    summary = {"steps": step, "datasets": datasets_seen, "wall_s": round(wall, 1), "device": str(device),
+               "world_size": world}
+    if rank == 0:
+        bar.close()
+        _save(out_dir, network, optimizer, stream, cfg, step, datasets_seen, wall, world)
+        if grid is not None:
+            summary.update(validate(network, grid))
+        log_file.close()
+    return summary
+
+
+def _save(out_dir, network, optimizer, stream, cfg, step, datasets, wall, world) -> None:
+    save_checkpoint(out_dir / "checkpoint", network, optimizer, stream.state(),
+                    {"step": step, "datasets": datasets, "wall_s": round(wall, 1), "world": world,
+                     "train_config": cfg.to_dict()})
+
+
+class _ProgressBar:
+    """A rich progress bar with loss, datasets/s and ETA; silent when disabled."""
+
+    def __init__(self, total: int, done: int, enabled: bool):
+        self.enabled = enabled
+        if not enabled:
+            return
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.progress = Progress(TextColumn("train"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                                 TextColumn("loss {task.fields[loss]:.3f}"), TextColumn("{task.fields[rate]:.0f} datasets/s"),
+                                 TimeRemainingColumn())
+        self.progress.start()
+        self.task = self.progress.add_task("train", total=total, completed=done, loss=float("nan"), rate=0.0)
+
+    def update(self, step: int, loss: float, rate: float) -> None:
+        if self.enabled:
+            self.progress.update(self.task, completed=step, loss=loss, rate=rate)
+
+    def note(self, text: str) -> None:
+        if self.enabled:
+            self.progress.console.print(text)
+
+    def close(self) -> None:
+        if self.enabled:
+            self.progress.stop()

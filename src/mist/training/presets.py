@@ -1,0 +1,93 @@
+"""Named training configurations."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from mist.errors import MistError
+from mist.model.network import ModelConfig
+from mist.training.stream import StreamConfig
+
+
+@dataclass
+class TrainConfig:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    stream: StreamConfig = field(default_factory=StreamConfig)
+    steps: int = 10_000
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    warmup_steps: int = 200
+    min_lr_ratio: float = 0.05
+    grad_clip: float = 1.0
+    quantile_weight: float = 1.0
+    taus_per_dataset: int = 8
+    seed: int = 0
+    val_every: int = 500
+    checkpoint_every_s: float = 300.0
+    time_limit_s: float | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TrainConfig":
+        data = dict(data)
+        model = ModelConfig.from_dict(data.pop("model"))
+        stream = data.pop("stream")
+        stream = StreamConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in stream.items()})
+        return cls(model=model, stream=stream, **data)
+
+
+def preset(name: str) -> TrainConfig:
+    """``smoke`` (seconds, for tests), ``tiny`` (2 CPU cores, about an hour), ``base`` (one GPU)."""
+    if name == "smoke":
+        return TrainConfig(
+            model=ModelConfig(cell_width=8, heads=2, blocks=1, inducing=4, stats_width=16, head_width=32,
+                              quantile_knots=4),
+            stream=StreamConfig(n_range=(10, 40), dim_range=(1, 4), cells_per_batch=4_000, min_batch=16),
+            steps=6, warmup_steps=2, val_every=3, checkpoint_every_s=1e9,
+        )
+    if name == "tiny":
+        return TrainConfig(
+            model=ModelConfig(cell_width=16, heads=2, blocks=2, inducing=8, stats_width=64, head_width=128),
+            stream=StreamConfig(cells_per_batch=120_000, min_batch=16, max_batch=256),
+            steps=6_000, lr=1e-3, warmup_steps=200, val_every=500,
+        )
+    if name == "base":
+        return TrainConfig(
+            model=ModelConfig(cell_width=64, heads=4, blocks=4, inducing=16, stats_width=128, head_width=256,
+                              quantile_knots=16),
+            stream=StreamConfig(cells_per_batch=2_000_000, min_batch=64, max_batch=4096),
+            steps=20_000, lr=5e-4, warmup_steps=500, val_every=1000,
+        )
+    raise MistError(f"unknown preset {name!r}; expected 'smoke', 'tiny' or 'base'.")
+
+
+def apply_overrides(cfg: TrainConfig, assignments: list[str]) -> TrainConfig:
+    """Apply ``section.field=value`` strings (``lr=3e-4``, ``model.cell_width=8``) in place."""
+    import json
+
+    for item in assignments:
+        if "=" not in item:
+            raise MistError(f"`--set` takes field=value, got {item!r}.")
+        key, raw = item.split("=", 1)
+        target = cfg
+        *path, name = key.strip().split(".")
+        for part in path:
+            target = getattr(target, part, None)
+            if target is None:
+                raise MistError(f"`--set`: unknown config section {part!r} in {key!r}.")
+        if not hasattr(target, name):
+            raise MistError(f"`--set`: unknown config field {key!r}.")
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        if isinstance(value, list):
+            value = tuple(value)
+        setattr(target, name, value)
+    return cfg
+
+
+PRESETS = ("smoke", "tiny", "base")
+__all__ = ["TrainConfig", "preset", "PRESETS"]

@@ -1,0 +1,50 @@
+"""Shipped weights: each model is ``<name>.safetensors`` plus its model card ``<name>.json``."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from mist.errors import MistError
+
+WEIGHTS_DIR = Path(__file__).resolve().parent
+DEFAULT_MODEL = "mist-tiny"
+
+
+def available_models() -> list[str]:
+    """Names of the models shipped with this installation."""
+    return sorted(p.stem for p in WEIGHTS_DIR.glob("*.json"))
+
+
+def model_card_path(name: str) -> Path:
+    """The model card for ``name`` ("default", a shipped name, or a path to a ``.json`` card)."""
+    if name in (None, "default"):
+        name = DEFAULT_MODEL
+    candidate = Path(str(name))
+    if candidate.suffix == ".json":
+        if not candidate.is_file():
+            raise MistError(f"model card {str(candidate)!r} does not exist.")
+        return candidate
+    path = WEIGHTS_DIR / f"{name}.json"
+    if not path.is_file():
+        shipped = available_models()
+        hint = f"shipped models: {shipped}" if shipped else "no model is shipped with this installation"
+        raise MistError(f"unknown model {name!r}; {hint}, or pass the path of a model card (.json).")
+    return path
+
+
+@lru_cache(maxsize=8)
+def _load_cached(card: str, device: str):
+    from mist.model.serialization import load_model_file
+
+    return load_model_file(card, device=device)
+
+
+def load_model(name: str = "default", device: str | None = None):
+    """A ready, eval-mode network and its model card: ``network, card = load_model()``.
+
+    Weights are verified against the SHA-256 in the card; a missing or altered file raises
+    :class:`~mist.MistError`. Loaded models are cached per (card, device); do not modify them.
+    """
+    card = model_card_path(name)
+    return _load_cached(str(card.resolve()), str(device or "cpu"))
