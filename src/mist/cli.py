@@ -249,8 +249,8 @@ def train(
         if seed is not None:
             cfg.seed = seed
         apply_overrides(cfg, set_)
-        summary = run_training(cfg, output, resume=resume, init_weights=init, device=device, progress=not quiet)
-        typer.echo(json.dumps(summary))
+        result = run_training(cfg, output, resume=resume, init_weights=init, device=device, progress=not quiet)
+        typer.echo(json.dumps(result.summary))
 
     _run(work)
 

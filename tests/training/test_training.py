@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from mist.errors import MistError
+from mist.model import MISTNetwork
 from mist.training import StreamConfig, TrainingStream, preset, train
 from mist.training.loop import learning_rate, pinball_loss
 from mist.training.presets import apply_overrides
@@ -45,12 +46,12 @@ def test_overrides():
 def test_smoke_training_resumes_exactly(tmp_path):
     cfg = preset("smoke")
     cfg.steps = 4
-    full = train(cfg, tmp_path / "full", progress=False)
+    full = train(cfg, tmp_path / "full", progress=False).summary
     cfg2 = preset("smoke")
     cfg2.steps = 2
     train(cfg2, tmp_path / "half", progress=False)
     cfg2.steps = 4
-    resumed = train(cfg2, tmp_path / "half", resume=tmp_path / "half" / "checkpoint", progress=False)
+    resumed = train(cfg2, tmp_path / "half", resume=tmp_path / "half" / "checkpoint", progress=False).summary
     assert resumed["steps"] == full["steps"] == 4
     from safetensors.torch import load_file
 
@@ -59,3 +60,37 @@ def test_smoke_training_resumes_exactly(tmp_path):
     assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
     rows = list(csv.DictReader(open(tmp_path / "half" / "log.csv")))
     assert rows and float(rows[-1]["val_mse"]) >= 0
+
+
+def _ddp_worker(rank: int, world: int, port: int, out: str) -> None:
+    import os
+
+    from safetensors.torch import save_file
+
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world))
+    torch.set_num_threads(1)
+    cfg = preset("smoke")
+    cfg.steps, cfg.val_every = 3, 0
+    result = train(cfg, f"{out}/run", device="cpu", progress=False)
+    save_file({k: v.contiguous() for k, v in result.network.state_dict().items()}, f"{out}/rank{rank}.safetensors")
+    import torch.distributed as dist
+
+    dist.destroy_process_group()
+
+
+def test_two_process_ddp_keeps_parameters_identical(tmp_path):
+    import socket
+
+    import torch.multiprocessing as mp
+    from safetensors.torch import load_file
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    mp.start_processes(_ddp_worker, args=(2, port, str(tmp_path)), nprocs=2, join=True, start_method="spawn")
+    a = load_file(str(tmp_path / "rank0.safetensors"))
+    b = load_file(str(tmp_path / "rank1.safetensors"))
+    torch.manual_seed(preset("smoke").seed)  # the initialisation train() starts from
+    init = MISTNetwork(preset("smoke").model).state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert any(not torch.equal(a[k], init[k]) for k in a if a[k].is_floating_point())

@@ -25,6 +25,7 @@ from torch import nn
 from mist.model.blocks import AttentionPool, FeedForward, InducedSetAttention
 from mist.model.canonical import (
     canonical_correlations,
+    column_features,
     gaussian_mi_from_correlations,
     normal_scores,
     row_counts,
@@ -49,6 +50,8 @@ class ModelConfig:
     use_cells: bool = True
     dim_attention: bool = True
     use_stats: bool = True
+    use_column_stats: bool = True
+    column_blocks: int = 2
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -133,18 +136,52 @@ class CellTrunk(nn.Module):
         return torch.cat([zx + zy, zx * zy], dim=-1)
 
 
-class StatsBranch(nn.Module):
-    """DeepSets over the canonical correlations of the normal scores and of their squares.
+class ColumnAttention(nn.Module):
+    """Self-attention across the columns of a dataset (the dimension axis), with a learned score
+    bias per head for pairs on the same side against pairs across sides: the X/Y marker in
+    relative form, so swapping X and Y changes nothing. Shape: (B, D, W) -> (B, D, W)."""
 
-    The first carry the Gaussian-copula MI; the second, the shared-scale dependence of
-    Student-t data (uncorrelated yet dependent). Returns (features (B, W), copula-CCA MI (B,)).
+    def __init__(self, width: int, heads: int):
+        super().__init__()
+        self.heads = heads
+        self.norm = nn.LayerNorm(width)
+        self.qkv = nn.Linear(width, 3 * width)
+        self.out = nn.Linear(width, width)
+        self.side_bias = nn.Parameter(torch.zeros(heads, 2))
+        self.norm_ff = nn.LayerNorm(width)
+        self.ff = FeedForward(width, 2 * width)
+
+    def forward(self, c: torch.Tensor, dim_x: int) -> torch.Tensor:
+        b, d, w = c.shape
+        q, k, v = self.qkv(self.norm(c)).view(b, d, 3, self.heads, w // self.heads).permute(2, 0, 3, 1, 4)
+        side = torch.arange(d, device=c.device) < dim_x
+        same = (side[:, None] == side[None, :]).long()  # (D, D): 1 same side, 0 across
+        bias = self.side_bias[:, same]  # (H, D, D)
+        scores = q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1]) + bias
+        o = torch.softmax(scores, dim=-1) @ v
+        c = c + self.out(o.transpose(1, 2).reshape(b, d, w))
+        return c + self.ff(self.norm_ff(c))
+
+
+class StatsBranch(nn.Module):
+    """DeepSets over the canonical correlations of the normal scores and of their squares, and
+    (optionally) over per-column correlation summaries.
+
+    Canonical correlations carry the Gaussian-copula MI; those of squared scores, the
+    shared-scale dependence of Student-t data (uncorrelated yet dependent); column summaries,
+    which columns pair with which (sparse against dense structure) with less noise than CCA
+    when n is small. Returns (features (B, W), copula-CCA MI (B,)).
     """
 
     def __init__(self, cfg: ModelConfig, context_width: int):
         super().__init__()
         w = cfg.stats_width
         self.element = nn.Sequential(nn.Linear(6 + context_width, w), nn.GELU(), nn.Linear(w, w), nn.GELU())
-        self.out_width = 2 * w
+        self.columns = None
+        if cfg.use_column_stats:
+            self.columns = nn.Sequential(nn.Linear(14 + context_width, w), nn.GELU(), nn.Linear(w, w))
+            self.column_attention = nn.ModuleList(ColumnAttention(w, cfg.heads) for _ in range(cfg.column_blocks))
+        self.out_width = (4 if cfg.use_column_stats else 2) * w
 
     def forward(self, z: torch.Tensor, row_mask: torch.Tensor, dim_x: int, context: torch.Tensor):
         r1 = canonical_correlations(z, row_mask, dim_x)
@@ -156,7 +193,15 @@ class StatsBranch(nn.Module):
         feats = torch.stack([r1, r2, info1, info2, position.expand_as(r1), torch.full_like(r1, 1.0 / k)], dim=-1)
         feats = torch.cat([feats, context[:, None, :].expand(-1, k, -1)], dim=-1)
         e = self.element(feats)
-        return torch.cat([e.sum(1) / 8.0, e.mean(1)], dim=-1), gaussian_mi_from_correlations(r1)
+        parts = [e.sum(1) / 8.0, e.mean(1)]
+        if self.columns is not None:
+            cf = column_features(z, row_mask, dim_x)
+            cf = torch.cat([cf, context[:, None, :].expand(-1, cf.shape[1], -1)], dim=-1)
+            c = self.columns(cf)
+            for block in self.column_attention:
+                c = block(c, dim_x)
+            parts += [c.sum(1) / 16.0, c.mean(1)]
+        return torch.cat(parts, dim=-1), gaussian_mi_from_correlations(r1)
 
 
 class MonotoneQuantileHead(nn.Module):

@@ -8,6 +8,7 @@ import math
 import os
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -38,9 +39,9 @@ def learning_rate(cfg: TrainConfig, step: int) -> float:
     return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-def validation_set(seed: int = 20251):
-    """A fixed grid drawn from the *training* families (never the test grids): 16 x 6 datasets."""
-    return paper_grid("train", seed=seed, repeats=1, n_values=(10, 50, 100, 200, 350, 500))
+def validation_set(seed: int = 20251, repeats: int = 3):
+    """A fixed grid drawn from the *training* families (never the test grids): 16 x 6 x 3 datasets."""
+    return paper_grid("train", seed=seed, repeats=repeats, n_values=(10, 50, 100, 200, 350, 500))
 
 
 def validate(network: MISTNetwork, grid) -> dict:
@@ -63,9 +64,14 @@ def _distributed() -> tuple[int, int]:
     return 0, 1
 
 
+class TrainResult(NamedTuple):
+    summary: dict  # steps, datasets seen, wall time, device, last validation metrics
+    network: MISTNetwork  # the trained network (each rank's copy under torchrun)
+
+
 def train(cfg: TrainConfig, out_dir: str | Path, *, resume: str | Path | None = None,
-          init_weights: str | Path | None = None, device: str | None = None, progress: bool = True) -> dict:
-    """Train a MIST network; returns a summary (steps, datasets seen, wall time, last metrics).
+          init_weights: str | Path | None = None, device: str | None = None, progress: bool = True) -> TrainResult:
+    """Train a MIST network on data generated on the fly.
 
     ``out_dir`` receives ``checkpoint/`` (resumable), ``log.csv`` and ``model.json`` /
     ``model.safetensors`` (the final weights with a model card). ``resume`` continues a
@@ -112,7 +118,7 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, resume: str | Path | None = 
     row: dict = {}
     network.train()
     while step < cfg.steps:
-        if cfg.time_limit_s is not None and wall_before + time.perf_counter() - start > cfg.time_limit_s:
+        if cfg.time_limit_s is not None and _should_stop(wall_before + time.perf_counter() - start > cfg.time_limit_s, world, device):
             break
         lr = learning_rate(cfg, step)
         for group in optimizer.param_groups:
@@ -158,7 +164,18 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, resume: str | Path | None = 
         if grid is not None:
             summary.update(validate(network, grid))
         log_file.close()
-    return summary
+    return TrainResult(summary, network)
+
+
+def _should_stop(local: bool, world: int, device: torch.device) -> bool:
+    """Every rank stops at the same step: any rank past its time limit stops them all."""
+    if world == 1:
+        return local
+    import torch.distributed as dist
+
+    flag = torch.tensor([1.0 if local else 0.0], device=device)
+    dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+    return bool(flag.item() > 0)
 
 
 def _save(out_dir, network, optimizer, stream, cfg, step, datasets, wall, world) -> None:

@@ -48,15 +48,18 @@ def preset(name: str) -> TrainConfig:
             steps=6, warmup_steps=2, val_every=3, checkpoint_every_s=1e9,
         )
     if name == "tiny":
+        # No cell trunk: on 2 CPU cores it costs ~10x the throughput for no gain per dataset
+        # seen (benchmarks/ablation.py); the copula statistics with column attention train at
+        # ~300 datasets/s per core.
         return TrainConfig(
-            model=ModelConfig(cell_width=16, heads=2, blocks=2, inducing=8, stats_width=64, head_width=128),
-            stream=StreamConfig(cells_per_batch=120_000, min_batch=16, max_batch=256),
-            steps=6_000, lr=1e-3, warmup_steps=200, val_every=500,
+            model=ModelConfig(heads=4, stats_width=96, column_blocks=3, head_width=192, use_cells=False),
+            stream=StreamConfig(cells_per_batch=400_000, min_batch=32, max_batch=512),
+            steps=15_000, lr=1e-3, warmup_steps=200, val_every=1000,
         )
     if name == "base":
         return TrainConfig(
             model=ModelConfig(cell_width=64, heads=4, blocks=4, inducing=16, stats_width=128, head_width=256,
-                              quantile_knots=16),
+                              quantile_knots=16, column_blocks=4),
             stream=StreamConfig(cells_per_batch=2_000_000, min_batch=64, max_batch=4096),
             steps=20_000, lr=5e-4, warmup_steps=500, val_every=1000,
         )

@@ -1,0 +1,155 @@
+import json
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import mist.api as api
+from mist.errors import MistError, MistWarning
+
+
+@pytest.fixture
+def data():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 3))
+    y = x[:, :2] + rng.normal(size=(200, 2))
+    return x, y
+
+
+def test_result_fields_units_and_json(data, test_model_card):
+    x, y = data
+    r = api.estimate(x, y, model=test_model_card, quantiles=[0.1, 0.9])
+    assert (r.n, r.dim_x, r.dim_y, r.unit, r.model) == (200, 3, 2, "nats", "test-model")
+    assert r.low <= r.high and set(r.quantiles) == {0.1, 0.9}
+    assert r.quantiles[0.1] <= r.quantiles[0.9]
+    bits = api.estimate(x, y, model=test_model_card, base=2)
+    assert bits.unit == "bits" and bits.estimate == pytest.approx(r.estimate / math.log(2))
+    assert json.loads(json.dumps(r.to_dict()))["unit"] == "nats"
+    assert "nats" in str(r) and float(r) == r.estimate
+
+
+def test_containers_give_the_same_answer(data, test_model_card):
+    x, y = data
+    ref = api.estimate(x, y, model=test_model_card).estimate
+    for cx, cy in ((pd.DataFrame(x), pd.DataFrame(y)), (torch.tensor(x), torch.tensor(y)), (x.tolist(), y.tolist())):
+        assert api.estimate(cx, cy, model=test_model_card).estimate == pytest.approx(ref, abs=1e-6)
+    one_d = api.estimate(x[:, 0], y[:, 0], model=test_model_card)
+    assert (one_d.dim_x, one_d.dim_y) == (1, 1)
+
+
+def test_invariances(data, test_model_card):
+    x, y = data
+    ref = api.estimate(x, y, model=test_model_card)
+    perm = np.random.default_rng(1).permutation(200)
+    checks = [
+        api.estimate(x[perm], y[perm], model=test_model_card),
+        api.estimate(x[:, [2, 0, 1]], y[:, ::-1], model=test_model_card),
+        api.estimate(y, x, model=test_model_card),
+        api.estimate(np.exp(x), np.arcsinh(y) * 3 - 1, model=test_model_card),
+    ]
+    for r in checks:
+        assert abs(r.estimate - ref.estimate) < 1e-4
+        assert abs(r.high - ref.high) < 1e-4
+
+
+def test_deterministic(data, test_model_card):
+    x, y = data
+    assert api.estimate(x, y, model=test_model_card) == api.estimate(x, y, model=test_model_card)
+
+
+def test_large_n_uses_order_independent_subsets(test_model_card):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(1300, 2))
+    y = x + rng.normal(size=(1300, 2))
+    r = api.estimate(x, y, model=test_model_card)
+    assert any("3 subsets" in note for note in r.notes)
+    perm = rng.permutation(1300)
+    assert api.estimate(x[perm], y[perm], model=test_model_card).estimate == pytest.approx(r.estimate, abs=1e-6)
+
+
+def test_estimate_many_matches_single(data, test_model_card):
+    x, y = data
+    pairs = [(x, y), (x[:50, :1], y[:50]), (y, x)]
+    many = api.estimate_many(pairs, model=test_model_card)
+    for (a, b), r in zip(pairs, many):
+        assert r.estimate == pytest.approx(api.estimate(a, b, model=test_model_card).estimate, abs=1e-5)
+
+
+def test_constant_columns(test_model_card):
+    rng = np.random.default_rng(0)
+    x = np.column_stack([rng.normal(size=100), np.full(100, 3.0)])
+    y = rng.normal(size=100)
+    with pytest.warns(MistWarning, match="constant"):
+        r = api.estimate(x, y, model=test_model_card)
+    assert r.dim_x == 1
+    with pytest.warns(MistWarning, match="constant"):
+        zero = api.estimate(np.ones((50, 2)), y[:50], model=test_model_card)
+    assert zero.estimate == zero.low == zero.high == 0.0
+
+
+def test_discrete_data_warns(test_model_card):
+    rng = np.random.default_rng(0)
+    with pytest.warns(MistWarning, match="looks discrete"):
+        api.estimate(rng.integers(0, 3, 100), rng.normal(size=100), model=test_model_card)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"level": 1.0}, "`level`"),
+        ({"base": 1}, "`base`"),
+        ({"quantiles": [0.0]}, "`quantiles`"),
+        ({"model": "no-such-model"}, "unknown model"),
+        ({"model": "missing.json"}, "does not exist"),
+    ],
+)
+def test_bad_arguments(data, kwargs, message, test_model_card):
+    x, y = data
+    kwargs.setdefault("model", test_model_card)
+    with pytest.raises(MistError, match=message):
+        api.estimate(x, y, **kwargs)
+
+
+def test_bad_pairs(test_model_card):
+    with pytest.raises(MistError, match=r"pairs\[1\]: .*same number of samples"):
+        api.estimate_many([(np.zeros((5, 1)) + np.arange(5)[:, None], np.arange(5.0)), (np.arange(4.0), np.arange(5.0))],
+                          model=test_model_card)
+    with pytest.raises(MistError, match=r"pairs\[0\]"):
+        api.estimate_many([np.zeros(3)], model=test_model_card)
+
+
+def test_mi_matrix_and_score_function(test_model_card):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(120, 4)), columns=list("abcd"))
+    m = api.mi_matrix(frame, model=test_model_card)
+    assert list(m.columns) == list("abcd") and np.isnan(np.diag(m)).all()
+    np.testing.assert_allclose(m.to_numpy(), m.to_numpy().T)
+    scores = api.mutual_info_score(frame[list("abc")], frame["d"], model=test_model_card)
+    assert scores.shape == (3,)
+    with pytest.raises(MistError, match="at least 2 columns"):
+        api.mi_matrix(frame[["a"]], model=test_model_card)
+
+
+finite = st.floats(-1e6, 1e6, allow_nan=False, width=32)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    x=hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=2, min_side=1, max_side=12),
+                 elements=st.one_of(finite, st.just(np.nan), st.just(np.inf))),
+    y=hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=2, min_side=1, max_side=12), elements=finite),
+)
+def test_random_input_never_gives_a_traceback(x, y, test_model_card):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MistWarning)
+        try:
+            r = api.estimate(x, y, model=test_model_card)
+        except MistError:
+            return
+    assert np.isfinite(r.estimate) and r.estimate >= 0 and r.low <= r.high
