@@ -71,6 +71,10 @@ def test_large_n_uses_order_independent_subsets(test_model_card):
     assert any("3 subsets" in note for note in r.notes)
     perm = rng.permutation(1300)
     assert api.estimate(x[perm], y[perm], model=test_model_card).estimate == pytest.approx(r.estimate, abs=1e-6)
+    direct = api.estimate(x, y, model=test_model_card, large_n="direct")
+    assert not direct.notes and np.isfinite(direct.estimate)
+    with pytest.raises(MistError, match="`large_n`"):
+        api.estimate(x, y, model=test_model_card, large_n="sample")
 
 
 def test_estimate_many_matches_single(data, test_model_card):

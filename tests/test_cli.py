@@ -86,3 +86,40 @@ def test_testset_command(tmp_path):
     assert out.exists() and "1080 datasets" in result.output
     bad = runner.invoke(app, ["testset", "--split", "nope", "-o", str(out)])
     assert bad.exit_code == 2 and "unknown split" in bad.output
+
+
+def test_estimate_command(table, test_model_card):
+    result = runner.invoke(app, ["estimate", str(table), "--x", "a,b", "--y", "c", "--model", test_model_card, "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert out["unit"] == "nats" and out["dim_x"] == 2 and out["low"] <= out["high"]
+    bits = runner.invoke(app, ["estimate", str(table), "--x", "a,b", "--y", "c", "--model", test_model_card, "--bits"])
+    assert bits.exit_code == 0 and "bits" in bits.output
+
+
+def test_estimate_command_errors(table, test_model_card):
+    result = runner.invoke(app, ["estimate", str(table), "--x", "a", "--y", "c", "--model", "nope"])
+    assert result.exit_code == 2 and "unknown model" in result.output
+    result = runner.invoke(app, ["estimate", str(table), "--x", "a", "--y", "c", "--model", test_model_card,
+                                 "--level", "2"])
+    assert result.exit_code == 2 and "`level`" in result.output
+
+
+def test_matrix_command(table, tmp_path, test_model_card):
+    pytest.importorskip("matplotlib")
+    frame = pd.read_csv(table).drop(columns="label")
+    frame.to_csv(tmp_path / "num.csv", index=False)
+    out, png = tmp_path / "mi.csv", tmp_path / "mi.png"
+    result = runner.invoke(app, ["matrix", str(tmp_path / "num.csv"), "-o", str(out), "--plot", str(png),
+                                 "--model", test_model_card])
+    assert result.exit_code == 0, result.output
+    m = pd.read_csv(out, index_col=0)
+    assert list(m.columns) == ["a", "b", "c"] and png.stat().st_size > 1000
+    bad = runner.invoke(app, ["matrix", str(table), "--model", test_model_card])
+    assert bad.exit_code == 2 and "must be numeric" in bad.output
+
+
+def test_help_everywhere():
+    for command in ("estimate", "matrix", "demo", "baseline", "testset", "train"):
+        result = runner.invoke(app, [command, "--help"])
+        assert result.exit_code == 0 and "Example" in result.output

@@ -10,7 +10,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from mist._validation import as_samples, check_level, check_xy, constant_columns
+from mist._validation import as_samples, check_choice, check_level, check_xy, constant_columns
 from mist.errors import MistError, MistWarning
 
 #: Rows per forward pass; larger datasets are split into order-independent subsets of at most
@@ -88,14 +88,17 @@ def _prepare(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray, list[str]]:
     return x, y, notes
 
 
-def _subsets(x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
+LARGE_N = ("subsets", "direct")
+
+
+def _subsets(x: np.ndarray, y: np.ndarray, large_n: str = "subsets") -> list[np.ndarray]:
     """Row indices of order-independent subsets of at most MAX_ROWS rows.
 
     Rows are sorted by their content (so the input order does not matter), then dealt in turn
-    to ceil(n / MAX_ROWS) subsets.
+    to ceil(n / MAX_ROWS) subsets. With ``large_n="direct"`` all rows go in one pass.
     """
     n = x.shape[0]
-    if n <= MAX_ROWS:
+    if n <= MAX_ROWS or large_n == "direct":
         return [np.arange(n)]
     k = math.ceil(n / MAX_ROWS)
     order = np.lexsort(np.hstack([x, y]).T[::-1])
@@ -120,6 +123,7 @@ def estimate_many(
     base: float | None = None,
     device: str | None = None,
     progress: bool | None = None,
+    large_n: str = "subsets",
 ) -> list[MIResult]:
     """Estimate MI for many ``(x, y)`` datasets in batched forward passes.
 
@@ -130,6 +134,7 @@ def estimate_many(
     from mist.weights import load_model
 
     level = check_level(level)
+    check_choice(large_n, "large_n", LARGE_N)
     scale, unit = _unit(base)
     taus = _taus(level, quantiles)
     network, card = load_model(model, device)
@@ -146,7 +151,7 @@ def estimate_many(
             raise MistError(f"pairs[{i}]: {exc}") from exc
         prepared.append((x, y, notes))
         if x.shape[1] and y.shape[1]:
-            for rows in _subsets(x, y):
+            for rows in _subsets(x, y, large_n):
                 xs.append(x[rows])
                 ys.append(y[rows])
                 owner.append(i)
@@ -185,6 +190,7 @@ def estimate(
     quantiles: Sequence[float] | None = None,
     base: float | None = None,
     device: str | None = None,
+    large_n: str = "subsets",
 ) -> MIResult:
     """Estimate the mutual information I(X;Y) from paired samples with the pretrained model.
 
@@ -204,6 +210,9 @@ def estimate(
         Logarithm base of the unit: None or e for nats, 2 for bits.
     device : str, optional
         "cpu" (default) or "cuda".
+    large_n : {"subsets", "direct"}, default "subsets"
+        For n above ``MAX_ROWS`` (500, the training range): average over order-independent
+        subsets of at most 500 rows, or one pass over all rows (benchmarks/large_n.py).
 
     Returns
     -------
@@ -217,7 +226,7 @@ def estimate(
     Constant columns are ignored with a warning; MI is 0 when one side is all constant.
     """
     return estimate_many([(x, y)], model=model, level=level, quantiles=quantiles, base=base,
-                         device=device, progress=False)[0]
+                         device=device, progress=False, large_n=large_n)[0]
 
 
 def mi_matrix(data: Any, *, model: str = "default", base: float | None = None, device: str | None = None):

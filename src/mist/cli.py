@@ -78,7 +78,10 @@ def estimate(
 
 @app.command()
 def demo(as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")):
-    """Estimate MI on the bundled example (exact MI known) and compare with KSG."""
+    """Estimate MI on the bundled example (exact MI known) and compare with KSG.
+
+    Example: mist demo
+    """
 
     def work():
         import importlib.resources as resources

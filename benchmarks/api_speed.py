@@ -1,0 +1,61 @@
+"""Latency of ``mist.estimate`` against mist's KSG, and throughput of ``estimate_many``.
+
+Prints milliseconds per estimate at n = 100, 500, 2,000 and dim_x = dim_y = 1, 8, 32 on this
+machine, for mist (one call, batch of one) and KSG (k=5) on the same data, with the ratio; then
+datasets/s of ``estimate_many`` on 1,000 datasets of n = 200, d = 4.
+
+    python benchmarks/api_speed.py [--model default]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import torch
+
+import mist
+from mist.distributions import sample_datasets
+from mist.estimators import KSG
+
+
+def best_time(fn, repeat: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return float(np.median(times))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--model", default="default")
+    args = parser.parse_args()
+    print(f"torch threads: {torch.get_num_threads()}")
+    print(f"{'n':>6} {'d':>3} {'mist (ms)':>10} {'KSG (ms)':>9} {'KSG/mist':>9}")
+    ksg = KSG(k=5)
+    for n in (100, 500, 2000):
+        for d in (1, 8, 32):
+            b = sample_datasets("multi_normal-sparse-base", n, d, d, 1, seed=0)
+            x, y = b.x[0].numpy().astype(np.float64), b.y[0].numpy().astype(np.float64)
+            t_mist = best_time(lambda: mist.estimate(x, y, model=args.model), 7)
+            t_ksg = best_time(lambda: ksg.estimate(x, y), 3 if n > 500 else 7)
+            print(f"{n:>6} {d:>3} {t_mist * 1e3:>10.2f} {t_ksg * 1e3:>9.2f} {t_ksg / t_mist:>9.1f}", flush=True)
+    batch = sample_datasets("multi_normal-dense-base", 200, 4, 4, 1000, seed=1)
+    pairs = [(batch.x[i].numpy(), batch.y[i].numpy()) for i in range(1000)]
+    mist.estimate_many(pairs[:10], model=args.model)
+    t = time.perf_counter()
+    mist.estimate_many(pairs, model=args.model, progress=False)
+    elapsed = time.perf_counter() - t
+    t = time.perf_counter()
+    for x, y in pairs[:100]:
+        ksg.estimate(x, y)
+    ksg_rate = 100 / (time.perf_counter() - t)
+    print(f"estimate_many: {1000 / elapsed:.0f} datasets/s (1,000 datasets, n=200, d=4); KSG one by one: {ksg_rate:.0f} datasets/s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,42 @@
+import pytest
+import torch
+
+from mist.differentiable import MIEstimator, soft_normal_scores
+from mist.errors import MistError
+from mist.model.canonical import normal_scores
+
+
+def test_soft_scores_approach_hard_scores():
+    v = torch.randn(2, 40, 3, generator=torch.Generator().manual_seed(0))
+    hard = normal_scores(v, torch.ones(2, 40, dtype=torch.bool))
+    assert torch.allclose(soft_normal_scores(v, 1e-5), hard, atol=1e-5)
+
+
+def test_gradients_reach_the_inputs(test_model_card):
+    est = MIEstimator(test_model_card)
+    x = torch.randn(60, 2, requires_grad=True)
+    y = torch.randn(60, 1)
+    mi = est(x, y)
+    mi.backward()
+    assert mi.dim() == 0 and x.grad is not None and torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+    assert all(p.grad is None for p in est.network.parameters())  # frozen by default
+    batched = est(torch.randn(3, 20, 2), torch.randn(3, 20, 4))
+    assert batched.shape == (3,)
+
+
+def test_errors(test_model_card):
+    est = MIEstimator(test_model_card)
+    with pytest.raises(MistError, match="matching"):
+        est(torch.randn(10, 2), torch.randn(11, 2))
+    with pytest.raises(MistError, match="at least 3"):
+        est(torch.randn(2, 2), torch.randn(2, 2))
+    with pytest.raises(MistError, match="softness"):
+        MIEstimator(test_model_card, softness=0)
+
+
+def test_own_copy_of_weights(test_model_card):
+    a = MIEstimator(test_model_card, trainable=True)
+    b = MIEstimator(test_model_card)
+    with torch.no_grad():
+        next(a.network.parameters()).add_(1.0)
+    assert not torch.equal(next(a.network.parameters()), next(b.network.parameters()))
