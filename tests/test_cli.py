@@ -123,3 +123,10 @@ def test_help_everywhere():
     for command in ("estimate", "matrix", "demo", "baseline", "testset", "train"):
         result = runner.invoke(app, [command, "--help"])
         assert result.exit_code == 0 and "Example" in result.output
+
+
+def test_neural_baseline_command(table):
+    result = runner.invoke(app, ["baseline", "infonce", str(table), "--x", "a", "--y", "c", "--time-budget", "2", "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert out["estimator"] == "infonce" and out["estimate"] <= out["ceiling"] + 1e-9

@@ -155,7 +155,7 @@ def _heatmap(table, path: Path, unit: str) -> None:
 
 @app.command()
 def baseline(
-    estimator: str = typer.Argument(..., help="ksg, cca or copula-cca."),
+    estimator: str = typer.Argument(..., help="ksg, cca, copula-cca, mine, infonce, nwj, dv or smile."),
     data: Path = typer.Argument(..., help="CSV, Parquet, .npy or .npz file with one sample per row."),
     x: str = typer.Option(..., "--x", help="Columns of X: comma-separated names or 0-based positions."),
     y: str = typer.Option(..., "--y", help="Columns of Y: comma-separated names or 0-based positions."),
@@ -164,17 +164,23 @@ def baseline(
     k: int = typer.Option(5, "--k", help="Neighbours for ksg."),
     n_bootstrap: int = typer.Option(0, "--bootstrap", help="Bootstrap resamples for an interval (0: none)."),
     level: float = typer.Option(0.9, "--level", help="Interval level with --bootstrap."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap resampling."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap resampling and of neural critics."),
+    critic: str = typer.Option("separable", "--critic", help="Neural estimators: separable or joint critic."),
+    time_budget: float = typer.Option(60.0, "--time-budget", help="Neural estimators: seconds per fit."),
+    progress: bool = typer.Option(False, "--progress", help="Neural estimators: show a progress bar."),
 ):
-    """Estimate MI with a classical estimator.
+    """Estimate MI with a classical or neural (critic-fitting) estimator.
 
     Example: mist baseline ksg data.csv --x a,b --y c --bootstrap 200
+    Example: mist baseline infonce data.csv --x a,b --y c --time-budget 30
     """
 
     def work():
-        from mist.estimators import bootstrap, get_baseline
+        from mist.estimators import BASELINES, NeuralEstimator, bootstrap, get_baseline
 
-        settings = {"k": k} if estimator == "ksg" else {}
+        settings: dict = {"k": k} if estimator == "ksg" else {}
+        if isinstance(BASELINES.get(estimator), type) and issubclass(BASELINES[estimator], NeuralEstimator):
+            settings = {"seed": seed, "critic": critic, "time_budget": time_budget, "progress": progress}
         est = get_baseline(estimator, **settings)
         xs, ys = _load_xy(data, x, y)
         unit = "bits" if bits else "nats"
@@ -185,6 +191,8 @@ def baseline(
                        high=_convert(r.high, bits), level=level)
         else:
             out["estimate"] = _convert(est.estimate(xs, ys), bits)
+        if "ceiling" in getattr(est, "last_fit", {}):
+            out["ceiling"] = _convert(est.last_fit["ceiling"], bits)  # InfoNCE: log(held-out rows)
         out["unit"] = unit
         if as_json:
             typer.echo(json.dumps(out))
@@ -192,6 +200,8 @@ def baseline(
             line = f"{estimator}: I(X;Y) = {out['estimate']:.4f} {unit}"
             if n_bootstrap:
                 line += f"  ({level:.0%} bootstrap interval {out['low']:.4f} to {out['high']:.4f})"
+            if "ceiling" in out:
+                line += f"  (InfoNCE cannot exceed {out['ceiling']:.4f} {unit})"
             typer.echo(line + f"  [n={out['n']}, dim_x={out['dim_x']}, dim_y={out['dim_y']}]")
 
     _run(work)

@@ -5,16 +5,19 @@ from mist.estimators.base import Estimator
 from mist.estimators.bootstrap import BootstrapResult, bootstrap
 from mist.estimators.cca import CCA, GaussianCopulaCCA
 from mist.estimators.ksg import KSG
+from mist.estimators.neural import DV, MINE, NWJ, SMILE, InfoNCE, NeuralEstimator
 
-BASELINES = {"ksg": KSG, "cca": CCA, "copula-cca": GaussianCopulaCCA}
+BASELINES = {"ksg": KSG, "cca": CCA, "copula-cca": GaussianCopulaCCA,
+             "mine": MINE, "infonce": InfoNCE, "nwj": NWJ, "dv": DV, "smile": SMILE}
 
 
 def get_baseline(name: str, **settings) -> Estimator:
-    """A classical estimator by its command-line name: ``ksg``, ``cca`` or ``copula-cca``."""
+    """An estimator by its command-line name: ``ksg``, ``cca``, ``copula-cca``, ``mine``,
+    ``infonce``, ``nwj``, ``dv`` or ``smile``."""
     if name not in BASELINES:
         raise MistError(f"unknown estimator {name!r}; expected one of {list(BASELINES)}.")
     return BASELINES[name](**settings)
 
 
 __all__ = ["Estimator", "KSG", "CCA", "GaussianCopulaCCA", "bootstrap", "BootstrapResult",
-           "BASELINES", "get_baseline"]
+           "NeuralEstimator", "MINE", "DV", "NWJ", "InfoNCE", "SMILE", "BASELINES", "get_baseline"]
