@@ -59,3 +59,14 @@ def test_invalid_settings_and_input():
         KSG(algorithm="balltree")
     with pytest.raises(MistError, match="at least 6 samples"):
         KSG(k=5).estimate(np.arange(5.0), np.arange(5.0))
+
+
+@pytest.mark.parametrize("algorithm", ["kdtree", "dense"])
+def test_duplicate_rows_stay_finite(algorithm):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 2))
+    y = x + rng.normal(size=(40, 2))
+    idx = rng.integers(0, 40, 40)  # a bootstrap resample: many exact duplicates
+    assert np.isfinite(KSG(k=3, algorithm=algorithm).estimate(x[idx], y[idx]))
+    assert KSG(k=3, algorithm="kdtree").estimate(x[idx], y[idx]) == pytest.approx(
+        KSG(k=3, algorithm="dense").estimate(x[idx], y[idx]), abs=1e-9)

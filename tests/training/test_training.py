@@ -1,5 +1,7 @@
 import csv
 
+import numpy as np
+
 import pytest
 import torch
 
@@ -94,3 +96,23 @@ def test_two_process_ddp_keeps_parameters_identical(tmp_path):
     init = MISTNetwork(preset("smoke").model).state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert any(not torch.equal(a[k], init[k]) for k in a if a[k].is_floating_point())
+
+
+def test_training_writes_a_loadable_model_card_and_export(tmp_path):
+    from typer.testing import CliRunner
+
+    import mist.api
+    from mist.cli import app
+
+    cfg = preset("smoke")
+    cfg.steps = 2
+    train(cfg, tmp_path / "run", progress=False)
+    result = CliRunner().invoke(app, ["export", str(tmp_path / "run" / "model.json"), "-o", str(tmp_path / "ship" / "m"),
+                                      "--name", "smoke-model", "--note", "test"])
+    assert result.exit_code == 0, result.output
+    r = mist.api.estimate(np.arange(30.0), np.arange(30.0) ** 2, model=str(tmp_path / "ship" / "m.json"))
+    assert r.model == "smoke-model"
+    import json
+
+    card = json.loads((tmp_path / "ship" / "m.json").read_text())
+    assert card["training"]["datasets_seen"] > 0 and card["training"]["families"]

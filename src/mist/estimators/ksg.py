@@ -42,6 +42,11 @@ def _count_tree(points: np.ndarray, radius: np.ndarray) -> np.ndarray:
     return tree.query_ball_point(points, r=radius, p=np.inf, return_length=True) - 1
 
 
+def _no_ties(counts: np.ndarray, eps: np.ndarray) -> np.ndarray:
+    """Where the k-th neighbour is a duplicate (eps = 0) no row is strictly closer: count 0."""
+    return np.where(eps > 0, counts, 0)
+
+
 def _strict(eps: np.ndarray) -> np.ndarray:
     """A radius just below eps, so "<= r" counts "< eps".
 
@@ -54,8 +59,9 @@ def _strict(eps: np.ndarray) -> np.ndarray:
 def _ksg_kdtree(x: np.ndarray, y: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     joint = np.hstack([x, y])
     dist, _ = cKDTree(joint).query(joint, k=[k + 1], p=np.inf)
-    r = _strict(dist[:, 0])
-    return _count_tree(x, r), _count_tree(y, r)
+    eps = dist[:, 0]
+    r = _strict(eps)
+    return _no_ties(_count_tree(x, r), eps), _no_ties(_count_tree(y, r), eps)
 
 
 def _ksg_dense(x: np.ndarray, y: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -71,8 +77,8 @@ def _ksg_dense(x: np.ndarray, y: np.ndarray, k: int) -> tuple[np.ndarray, np.nda
         joint = np.maximum(dx, dy)
         # position k in sorted order: index 0 is the row itself (distance 0)
         eps = np.partition(joint, k, axis=1)[:, k]
-        nx[start:stop] = (dx < eps[:, None]).sum(axis=1) - 1
-        ny[start:stop] = (dy < eps[:, None]).sum(axis=1) - 1
+        nx[start:stop] = _no_ties((dx < eps[:, None]).sum(axis=1) - 1, eps)
+        ny[start:stop] = _no_ties((dy < eps[:, None]).sum(axis=1) - 1, eps)
     return nx, ny
 
 

@@ -17,6 +17,7 @@ from torch import nn
 from mist.distributions import paper_grid
 from mist.model.inference import predict_many
 from mist.model.network import MISTNetwork
+from mist.model.serialization import save_model
 from mist.training.checkpoint import load_checkpoint, save_checkpoint
 from mist.training.presets import TrainConfig
 from mist.training.stream import TrainingStream
@@ -164,6 +165,7 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, resume: str | Path | None = 
         if grid is not None:
             summary.update(validate(network, grid))
         log_file.close()
+        save_model(network, out_dir / "model", training_card(cfg, summary, stream))
     return TrainResult(summary, network)
 
 
@@ -176,6 +178,28 @@ def _should_stop(local: bool, world: int, device: torch.device) -> bool:
     flag = torch.tensor([1.0 if local else 0.0], device=device)
     dist.all_reduce(flag, op=dist.ReduceOp.MAX)
     return bool(flag.item() > 0)
+
+
+def training_card(cfg: TrainConfig, summary: dict, stream: TrainingStream) -> dict:
+    """The training half of a model card: what it saw, on what, for how long."""
+    import platform
+
+    hardware = platform.processor() or platform.machine()
+    if summary["device"].startswith("cuda") and torch.cuda.is_available():
+        hardware = torch.cuda.get_device_name()
+    return {
+        "name": "unnamed",
+        "training": {
+            "families": [f.name for f in stream.families], "priors": stream.priors.to_dict(),
+            "n_range": list(cfg.stream.n_range), "dim_range": list(cfg.stream.dim_range),
+            "prob_equal_dims": cfg.stream.prob_equal_dims, "steps": summary["steps"],
+            "datasets_seen": summary["datasets"], "wall_s": summary["wall_s"], "device": summary["device"],
+            "hardware": hardware, "cpu_threads": torch.get_num_threads(), "world_size": summary["world_size"],
+            "torch": torch.__version__, "config": cfg.to_dict(),
+            "validation": {k: summary[k] for k in ("val_mse", "val_mae", "val_coverage_err") if k in summary},
+            "validation_set": "paper_grid('train', seed=20251, repeats=3, n_values=(10, 50, 100, 200, 350, 500))",
+        },
+    }
 
 
 def _save(out_dir, network, optimizer, stream, cfg, step, datasets, wall, world) -> None:

@@ -1,0 +1,259 @@
+"""``mist evaluate``: the paper's experiments on our models and baselines, written as a report.
+
+Parts (each names its counterpart in the paper):
+- Table 1 / Table 6: MSE by sample-size bin and by family, IMD and OoMD general grids;
+- Figure 2: predicted against true MI;
+- Figure 3: heatmaps over (n, d) of MSE and bias;
+- Figure 5: calibration curves of MIST-QR quantiles against KSG's bootstrap;
+- Table 9: crossing quantiles and interval bound failures;
+- Figure 7 / Table 7: seconds per estimate.
+Every number plotted is also written to CSV beside its figure.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from mist.distributions import TestSet, paper_grid
+from mist.errors import MistError, MistWarning
+from mist.estimators import BASELINES, KSG, bootstrap
+from mist.evaluation.metrics import calibration, crossing_count
+from mist.evaluation.predict import predict_baseline, predict_learned
+
+TAUS = tuple(np.round(np.linspace(0.05, 0.95, 19), 2))
+N_BINS = ((10, 100), (100, 300), (300, 500))
+QUICK_N = (10, 50, 100, 250, 500)
+
+
+@dataclass
+class EvaluationConfig:
+    quick: bool = False
+    model: str = "default"
+    seed: int = 0
+    baselines: tuple[str, ...] = ("ksg", "cca", "copula-cca")
+    neural: tuple[str, ...] = ()  # e.g. ("mine", "infonce"): slow, see neural_budget_s
+    neural_budget_s: float = 5.0
+    neural_share: float = 1.0  # share of each grid the neural estimators run on
+    bootstrap_resamples: int = 50
+    timings: dict = field(default_factory=dict)
+
+
+def _grids(cfg: EvaluationConfig) -> dict[str, TestSet]:
+    if cfg.quick:
+        return {s: paper_grid(s, seed=cfg.seed, repeats=2, n_values=QUICK_N) for s in ("imd", "oomd")}
+    return {s: paper_grid(s, seed=cfg.seed) for s in ("imd", "oomd")}
+
+
+def _n_bin(n: np.ndarray) -> np.ndarray:
+    """Sample-size bin labels; a boundary value belongs to the lower bin."""
+    conditions = [(n >= lo) & (n <= hi) for lo, hi in N_BINS]
+    return np.select(conditions, [f"{lo}-{hi}" for lo, hi in N_BINS], default="other")
+
+
+def markdown_table(frame: pd.DataFrame, digits: int = 3) -> str:
+    """A DataFrame as a Markdown table (index first), numbers rounded."""
+    def cell(v):
+        if isinstance(v, (float, np.floating)):
+            return "" if np.isnan(v) else (f"{v:.{digits}f}" if abs(v) >= 10 ** -digits or v == 0 else f"{v:.2e}")
+        return str(v)
+
+    header = [str(frame.index.name or "")] + [str(c) for c in frame.columns]
+    rows = [[cell(i)] + [cell(v) for v in row] for i, row in zip(frame.index, frame.to_numpy())]
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(out + ["| " + " | ".join(r) + " |" for r in rows])
+
+
+def run_evaluation(out_dir: str | Path, cfg: EvaluationConfig, progress: bool = True) -> dict:
+    """Run every part, write ``report.md``, figures (PNG) and CSVs to ``out_dir``; return a summary."""
+    from mist.weights import load_model
+
+    for name in cfg.baselines + cfg.neural:
+        if name not in BASELINES:
+            raise MistError(f"unknown estimator {name!r}; expected names from {list(BASELINES)}.")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    say = print if progress else (lambda *a, **k: None)
+    network, card = load_model(cfg.model)
+    t0 = time.perf_counter()
+    grids = _grids(cfg)
+    cfg.timings["grids"] = time.perf_counter() - t0
+    frames, seconds, quantiles = [], {}, {}
+    for split, grid in grids.items():
+        say(f"[{split}] {len(grid)} datasets")
+        t = time.perf_counter()
+        mean, quant, sec = predict_learned(network, grid, TAUS)
+        dense_taus = np.linspace(0.001, 0.999, 201)
+        _, dense, _ = predict_learned(network, grid, dense_taus)
+        quantiles[split] = quant
+        seconds.setdefault("MIST", []).append(sec)
+        frame = pd.DataFrame({"split": split, "family": grid.family, "n": grid.n, "d": grid.dim_x, "true_mi": grid.mi,
+                              "MIST": np.clip(mean, 0, None), "MIST-QR": np.clip(quant[:, TAUS.index(0.5)], 0, None)})
+        frame.attrs["crossing"] = crossing_count(dense)
+        cfg.timings[f"mist_{split}"] = time.perf_counter() - t
+        for name in cfg.baselines:
+            t = time.perf_counter()
+            est = BASELINES[name]()
+            frame[name.upper() if name != "copula-cca" else "copula-CCA"], sec = predict_baseline(est, grid)
+            seconds.setdefault(name, []).append(sec)
+            cfg.timings[f"{name}_{split}"] = time.perf_counter() - t
+            say(f"  {name}: {sec * 1e3:.1f} ms per estimate")
+        rng = np.random.default_rng(cfg.seed)
+        for name in cfg.neural:
+            t = time.perf_counter()
+            est = BASELINES[name](time_budget=cfg.neural_budget_s, max_steps=1000)
+            pick = rng.random(len(grid)) < cfg.neural_share
+            values = np.full(len(grid), np.nan)
+            subset = grid.subset(pick)
+            values[pick], sec = predict_baseline(est, subset)
+            frame[name.upper()] = values
+            seconds.setdefault(name, []).append(sec)
+            cfg.timings[f"{name}_{split}"] = time.perf_counter() - t
+            say(f"  {name}: {sec:.2f} s per estimate on {pick.sum()} datasets")
+        t = time.perf_counter()
+        frame_boot = _ksg_bootstrap_quantiles(grid, cfg.bootstrap_resamples, cfg.seed)
+        cfg.timings[f"ksg_bootstrap_{split}"] = time.perf_counter() - t
+        frames.append((frame, frame_boot))
+    return _write_report(out, cfg, card, frames, quantiles, {k: float(np.mean(v)) for k, v in seconds.items()})
+
+
+def _ksg_bootstrap_quantiles(grid: TestSet, resamples: int, seed: int) -> np.ndarray:
+    """KSG's bootstrap distribution read at TAUS, per dataset: the paper's interval baseline."""
+    out = np.empty((len(grid), len(TAUS)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MistWarning)
+        for i, (x, y) in enumerate(zip(grid.xs, grid.ys)):
+            r = bootstrap(KSG(k=min(5, x.shape[0] - 2)), x.astype(np.float64), y.astype(np.float64),
+                          n_resamples=resamples, seed=seed + i)
+            out[i] = np.quantile(r.samples, TAUS)
+    return out
+
+
+def _write_report(out: Path, cfg: EvaluationConfig, card: dict, frames, quantiles, seconds) -> dict:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    t = time.perf_counter()
+    estimators = [c for c in frames[0][0].columns if c not in ("split", "family", "n", "d", "true_mi")]
+    predictions = pd.concat([f for f, _ in frames], ignore_index=True)
+    predictions.to_csv(out / "predictions.csv", index=False)
+    lines = ["# mist evaluation report", "",
+             f"Mode: {'quick (small grids)' if cfg.quick else 'full (paper-recipe general grids)'}; seed {cfg.seed}.",
+             f"Hardware: {platform.platform()}, {platform.processor() or platform.machine()}, "
+             f"torch {torch.__version__}, {torch.get_num_threads()} threads.",
+             f"Model: `{card.get('name')}` ({card.get('parameters')} parameters, sha256 {str(card.get('sha256'))[:12]}...; "
+             f"trained on {card.get('training', {}).get('datasets_seen', '?')} datasets, sizes n in "
+             f"{card.get('training', {}).get('n_range', '?')}, dims in {card.get('training', {}).get('dim_range', '?')}).",
+             ""]
+    summary: dict = {"mse": {}, "calibration": {}, "crossing": {}, "bound_failures": {}, "seconds_per_estimate": seconds}
+    # Table 1 and Table 6
+    for split_frame, _ in frames:
+        split = split_frame["split"].iloc[0]
+        err = split_frame[estimators].sub(split_frame["true_mi"], axis=0) ** 2
+        by_bin = err.groupby(_n_bin(split_frame["n"].to_numpy())).mean()
+        by_bin.loc["all"] = err.mean()
+        by_family = err.groupby(split_frame["family"]).mean()
+        by_bin.to_csv(out / f"table1_mse_by_n_{split}.csv")
+        by_family.to_csv(out / f"table6_mse_by_family_{split}.csv")
+        summary["mse"][split] = by_bin.loc["all"].to_dict()
+        lines += [f"## Table 1 ({split.upper()}): MSE by sample size (nats^2)", "", markdown_table(by_bin), "",
+                  f"## Table 6 ({split.upper()}): MSE by family", "", markdown_table(by_family), ""]
+    # Figure 2: predicted vs true
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.8))
+    for ax, (split_frame, _) in zip(axes, frames):
+        for name in estimators:
+            ax.scatter(split_frame["true_mi"], split_frame[name], s=6, alpha=0.5, label=name)
+        top = split_frame["true_mi"].max()
+        ax.plot([0, top], [0, top], "k--", lw=1)
+        ax.set(title=f"{split_frame['split'].iloc[0].upper()}: predicted vs true MI", xlabel="true MI (nats)",
+               ylabel="estimate (nats)")
+    axes[0].legend(markerscale=3, fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "figure2_predicted_vs_true.png", dpi=110)
+    plt.close(fig)
+    lines += ["## Figure 2: predicted against true MI", "", "![](figure2_predicted_vs_true.png)",
+              "(data: predictions.csv)", ""]
+    # Figure 3: heatmaps of MSE and bias over (n bin, d bin) for MIST and KSG
+    heat_rows = []
+    for split_frame, _ in frames:
+        f = split_frame.copy()
+        f["n_bin"] = pd.cut(f["n"], [9, 100, 300, 500])
+        f["d_bin"] = pd.cut(f["d"], [1, 8, 16, 24, 32])
+        for name in [e for e in ("MIST", "MIST-QR", "KSG") if e in estimators]:
+            diff = f[name] - f["true_mi"]
+            stats = pd.DataFrame({"mse": (diff**2).groupby([f["d_bin"], f["n_bin"]], observed=False).mean(),
+                                  "bias": diff.groupby([f["d_bin"], f["n_bin"]], observed=False).mean()})
+            stats["estimator"], stats["split"] = name, f["split"].iloc[0]
+            heat_rows.append(stats.reset_index())
+    heat = pd.concat(heat_rows, ignore_index=True)
+    heat.to_csv(out / "figure3_heatmaps.csv", index=False)
+    names = [e for e in ("MIST", "KSG") if e in estimators]
+    fig, axes = plt.subplots(2 * len(frames), len(names), figsize=(4.5 * len(names), 3.2 * 2 * len(frames)), squeeze=False)
+    for si, (split_frame, _) in enumerate(frames):
+        split = split_frame["split"].iloc[0]
+        for mi_, metric in enumerate(("mse", "bias")):
+            for ci, name in enumerate(names):
+                sub = heat[(heat.split == split) & (heat.estimator == name)]
+                table = sub.pivot(index="d_bin", columns="n_bin", values=metric)
+                ax = axes[2 * si + mi_, ci]
+                im = ax.imshow(table.to_numpy(dtype=float), cmap="magma" if metric == "mse" else "coolwarm", aspect="auto")
+                ax.set_xticks(range(table.shape[1]), [str(c) for c in table.columns], fontsize=7)
+                ax.set_yticks(range(table.shape[0]), [str(r) for r in table.index], fontsize=7)
+                ax.set(title=f"{split.upper()} {name}: {metric}", xlabel="n", ylabel="d")
+                fig.colorbar(im, ax=ax)
+    fig.tight_layout()
+    fig.savefig(out / "figure3_heatmaps.png", dpi=100)
+    plt.close(fig)
+    lines += ["## Figure 3: MSE and bias over sample size and dimension", "", "![](figure3_heatmaps.png)",
+              "(data: figure3_heatmaps.csv)", ""]
+    # Figure 5: calibration; Table 9: crossings and bound failures
+    cal_rows = []
+    fig, axes = plt.subplots(1, len(frames), figsize=(5 * len(frames), 4.5), squeeze=False)
+    for ax, (split_frame, boot) in zip(axes[0], frames):
+        split = split_frame["split"].iloc[0]
+        truth = split_frame["true_mi"].to_numpy()
+        mist_cov = calibration(truth, quantiles[split], TAUS)
+        ksg_cov = calibration(truth, boot, TAUS)
+        for tau, a, b in zip(TAUS, mist_cov, ksg_cov):
+            cal_rows.append({"split": split, "tau": tau, "MIST-QR": a, "KSG bootstrap": b})
+        ax.plot(TAUS, mist_cov, "o-", label="MIST-QR quantiles")
+        ax.plot(TAUS, ksg_cov, "s-", label=f"KSG bootstrap ({cfg.bootstrap_resamples} resamples)")
+        ax.plot([0, 1], [0, 1], "k--", lw=1)
+        ax.set(title=f"{split.upper()} calibration", xlabel="tau", ylabel="share of true MI <= predicted quantile")
+        ax.legend(fontsize=8)
+        q = quantiles[split]
+        lo, hi = q[:, TAUS.index(0.05)], q[:, TAUS.index(0.95)]
+        summary["calibration"][split] = {str(t): float(c) for t, c in zip(TAUS, mist_cov)}
+        summary["crossing"][split] = int(split_frame.attrs["crossing"])
+        summary["bound_failures"][split] = {"lower (truth < q0.05)": int((truth < lo).sum()),
+                                            "upper (truth > q0.95)": int((truth > hi).sum()), "datasets": len(truth)}
+    fig.tight_layout()
+    fig.savefig(out / "figure5_calibration.png", dpi=110)
+    plt.close(fig)
+    pd.DataFrame(cal_rows).to_csv(out / "figure5_calibration.csv", index=False)
+    table9 = pd.DataFrame({s: {"crossing quantiles (201 taus)": summary["crossing"][s], **summary["bound_failures"][s]}
+                           for s in summary["crossing"]})
+    table9.to_csv(out / "table9_quantile_checks.csv")
+    lines += ["## Figure 5: calibration of the quantiles", "", "![](figure5_calibration.png)",
+              "(data: figure5_calibration.csv)", "", "## Table 9: quantile self-consistency", "",
+              markdown_table(table9, 0), ""]
+    # Table 7: time per estimate
+    timing = pd.DataFrame({"seconds per estimate": seconds})
+    timing.to_csv(out / "table7_seconds_per_estimate.csv")
+    lines += ["## Table 7: seconds per estimate (MIST batched over the grid)", "", markdown_table(timing, 5), ""]
+    cfg.timings["report"] = time.perf_counter() - t
+    lines += ["## Wall time of each part (s)", "",
+              markdown_table(pd.DataFrame({"seconds": {k: round(v, 1) for k, v in cfg.timings.items()}}), 1), ""]
+    (out / "report.md").write_text("\n".join(lines) + "\n")
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=float))
+    return summary
