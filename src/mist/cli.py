@@ -270,7 +270,7 @@ def train(
 
 @app.command()
 def export(
-    card: Path = typer.Argument(..., help="Model card (.json) of a trained model, e.g. runs/tiny/model.json."),
+    card: Path = typer.Argument(..., help="Model card (.json) of a trained model, or a run folder (its last checkpoint)."),
     output: Path = typer.Option(..., "-o", "--output", help="Output stem, e.g. src/mist/weights/mist-tiny."),
     name: str = typer.Option(..., "--name", help="Model name recorded in the card."),
     evaluation: Optional[Path] = typer.Option(None, "--evaluation", help="JSON of figures (benchmarks/learned_estimator.py --json)."),
@@ -283,8 +283,9 @@ def export(
 
     def work():
         from mist.model.serialization import load_model_file, save_model
+        from mist.training.loop import load_run
 
-        network, meta = load_model_file(card)
+        network, meta = load_run(card) if card.is_dir() else load_model_file(card)
         for key in ("format", "config", "weights_file", "sha256", "parameters", "dtype"):
             meta.pop(key, None)
         meta["name"] = name

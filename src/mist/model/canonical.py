@@ -23,11 +23,18 @@ def normal_scores(values: torch.Tensor, row_mask: torch.Tensor) -> torch.Tensor:
     Shape: (B, N, D) -> (B, N, D).
     """
     big = torch.finfo(values.dtype).max
-    v = values.masked_fill(~row_mask[..., None], big).transpose(1, 2).contiguous()  # (B, D, N)
-    ordered, _ = torch.sort(v, dim=-1)
-    below = torch.searchsorted(ordered, v, side="left")
-    upto = torch.searchsorted(ordered, v, side="right")
-    rank = (below + upto - 1).to(values.dtype) / 2.0  # 0-based average rank
+    v = values.masked_fill(~row_mask[..., None], big).transpose(1, 2)  # (B, D, N); padding sorts last
+    ordered, order = torch.sort(v, dim=-1)
+    # average rank of each run of equal values: one sort, then O(N) bookkeeping
+    n_rows = v.shape[-1]
+    starts = torch.ones_like(ordered, dtype=torch.bool)
+    starts[..., 1:] = ordered[..., 1:] != ordered[..., :-1]
+    group = starts.cumsum(-1) - 1
+    position = torch.arange(n_rows, device=v.device).expand_as(group)
+    first = torch.full_like(group, n_rows).scatter_reduce(-1, group, position, "amin")
+    last = torch.zeros_like(group).scatter_reduce(-1, group, position, "amax")
+    sorted_rank = (first.gather(-1, group) + last.gather(-1, group)).to(values.dtype) / 2.0
+    rank = torch.empty_like(sorted_rank).scatter_(-1, order, sorted_rank)  # 0-based average rank
     n = row_counts(row_mask).to(values.dtype)[:, None, None]
     scores = torch.special.ndtri((rank + 0.5) / n)
     scores = scores.transpose(1, 2)

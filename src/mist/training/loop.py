@@ -202,6 +202,29 @@ def training_card(cfg: TrainConfig, summary: dict, stream: TrainingStream) -> di
     }
 
 
+def load_run(folder: str | Path) -> tuple[MISTNetwork, dict]:
+    """The network of a run folder's last checkpoint and its training card (for runs stopped
+    before they wrote ``model.json``)."""
+    from safetensors.torch import load_file
+
+    from mist.errors import MistError
+
+    folder = Path(folder)
+    info_path = folder / "checkpoint" / "checkpoint.json"
+    if not info_path.is_file():
+        raise MistError(f"{str(folder)!r} is not a training run folder (no checkpoint/checkpoint.json).")
+    import json
+
+    info = json.loads(info_path.read_text())
+    cfg = TrainConfig.from_dict(info["train_config"])
+    network = MISTNetwork(cfg.model)
+    network.load_state_dict(load_file(str(folder / "checkpoint" / "model.safetensors")))
+    summary = {"steps": info["step"], "datasets": info["datasets"], "wall_s": info["wall_s"],
+               "device": "cpu (from checkpoint)", "world_size": info.get("world", 1)}
+    stream = TrainingStream(cfg.stream, seed=0)
+    return network.eval(), training_card(cfg, summary, stream)
+
+
 def _save(out_dir, network, optimizer, stream, cfg, step, datasets, wall, world) -> None:
     save_checkpoint(out_dir / "checkpoint", network, optimizer, stream.state(),
                     {"step": step, "datasets": datasets, "wall_s": round(wall, 1), "world": world,
