@@ -79,6 +79,6 @@ def test_bootstrap_interval_contains_its_spread():
 def test_get_baseline():
     assert isinstance(get_baseline("ksg", k=3), KSG)
     with pytest.raises(MistError, match="unknown estimator"):
-        get_baseline("mine")
+        get_baseline("magic")
     with pytest.raises(MistError, match="`shrinkage`"):
         CCA(shrinkage=2.0)

@@ -40,9 +40,9 @@ def learning_rate(cfg: TrainConfig, step: int) -> float:
     return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-def validation_set(seed: int = 20251, repeats: int = 3):
+def validation_set(seed: int = 20251, repeats: int = 3, n_values: tuple[int, ...] = (10, 50, 100, 200, 350, 500)):
     """A fixed grid drawn from the *training* families (never the test grids): 16 x 6 x 3 datasets."""
-    return paper_grid("train", seed=seed, repeats=repeats, n_values=(10, 50, 100, 200, 350, 500))
+    return paper_grid("train", seed=seed, repeats=repeats, n_values=tuple(n_values))
 
 
 def validate(network: MISTNetwork, grid) -> dict:
@@ -102,7 +102,7 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, resume: str | Path | None = 
     model: nn.Module = network
     if world > 1:
         model = nn.parallel.DistributedDataParallel(network, device_ids=[device.index] if device.type == "cuda" else None)
-    grid = validation_set() if rank == 0 and cfg.val_every else None
+    grid = validation_set(repeats=cfg.val_repeats, n_values=cfg.val_n_values) if rank == 0 and cfg.val_every else None
     log_path = out_dir / "log.csv"
     if rank == 0:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -197,7 +197,7 @@ def training_card(cfg: TrainConfig, summary: dict, stream: TrainingStream) -> di
             "hardware": hardware, "cpu_threads": torch.get_num_threads(), "world_size": summary["world_size"],
             "torch": torch.__version__, "config": cfg.to_dict(),
             "validation": {k: summary[k] for k in ("val_mse", "val_mae", "val_coverage_err") if k in summary},
-            "validation_set": "paper_grid('train', seed=20251, repeats=3, n_values=(10, 50, 100, 200, 350, 500))",
+            "validation_set": f"paper_grid('train', seed=20251, repeats={cfg.val_repeats}, n_values={tuple(cfg.val_n_values)})",
         },
     }
 

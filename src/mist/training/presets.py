@@ -23,6 +23,8 @@ class TrainConfig:
     taus_per_dataset: int = 8
     seed: int = 0
     val_every: int = 500
+    val_repeats: int = 3
+    val_n_values: tuple[int, ...] = (10, 50, 100, 200, 350, 500)
     checkpoint_every_s: float = 300.0
     time_limit_s: float | None = None
 
@@ -35,6 +37,7 @@ class TrainConfig:
         model = ModelConfig.from_dict(data.pop("model"))
         stream = data.pop("stream")
         stream = StreamConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in stream.items()})
+        data = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
         return cls(model=model, stream=stream, **data)
 
 
@@ -45,7 +48,7 @@ def preset(name: str) -> TrainConfig:
             model=ModelConfig(cell_width=8, heads=2, blocks=1, inducing=4, stats_width=16, head_width=32,
                               quantile_knots=4),
             stream=StreamConfig(n_range=(10, 40), dim_range=(1, 4), cells_per_batch=4_000, min_batch=16),
-            steps=6, warmup_steps=2, val_every=3, checkpoint_every_s=1e9,
+            steps=6, warmup_steps=2, val_every=3, val_repeats=1, val_n_values=(10, 30), checkpoint_every_s=1e9,
         )
     if name == "tiny":
         # No cell trunk: on 2 CPU cores it costs ~10x the throughput for no gain per dataset
