@@ -106,7 +106,6 @@ def test_estimate_command_errors(table, test_model_card):
 
 
 def test_matrix_command(table, tmp_path, test_model_card):
-    pytest.importorskip("matplotlib")
     frame = pd.read_csv(table).drop(columns="label")
     frame.to_csv(tmp_path / "num.csv", index=False)
     out, png = tmp_path / "mi.csv", tmp_path / "mi.png"

@@ -15,7 +15,6 @@ FILES = ["report.md", "summary.json", "predictions.csv", "figure2_predicted_vs_t
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory, test_model_card):
-    pytest.importorskip("matplotlib")
     out = tmp_path_factory.mktemp("report")
     result = CliRunner().invoke(app, ["evaluate", "--quick", "-o", str(out), "--model", test_model_card,
                                       "--bootstrap", "5"])
