@@ -116,3 +116,11 @@ def test_training_writes_a_loadable_model_card_and_export(tmp_path):
 
     card = json.loads((tmp_path / "ship" / "m.json").read_text())
     assert card["training"]["datasets_seen"] > 0 and card["training"]["families"]
+
+
+def test_bf16_autocast_path_trains(tmp_path):
+    cfg = preset("smoke")
+    cfg.steps, cfg.val_every, cfg.autocast = 2, 0, "bf16"
+    result = train(cfg, tmp_path, device="cpu", progress=False)
+    assert result.summary["steps"] == 2
+    assert all(torch.isfinite(p).all() for p in result.network.parameters())

@@ -184,8 +184,12 @@ class StatsBranch(nn.Module):
         self.out_width = (4 if cfg.use_column_stats else 2) * w
 
     def forward(self, z: torch.Tensor, row_mask: torch.Tensor, dim_x: int, context: torch.Tensor):
-        r1 = canonical_correlations(z, row_mask, dim_x)
-        r2 = canonical_correlations((z * z - 1.0) * row_mask[..., None], row_mask, dim_x)
+        # statistics in float32 even under bf16 autocast: correlations need the precision
+        with torch.autocast(z.device.type, enabled=False):
+            z = z.float()
+            r1 = canonical_correlations(z, row_mask, dim_x)
+            r2 = canonical_correlations((z * z - 1.0) * row_mask[..., None], row_mask, dim_x)
+            cf = column_features(z, row_mask, dim_x) if self.columns is not None else None
         k = r1.shape[1]
         position = (torch.arange(k, device=z.device, dtype=z.dtype) + 0.5) / k
         info1 = -0.5 * torch.log1p(-r1 * r1)
@@ -195,7 +199,6 @@ class StatsBranch(nn.Module):
         e = self.element(feats)
         parts = [e.sum(1) / 8.0, e.mean(1)]
         if self.columns is not None:
-            cf = column_features(z, row_mask, dim_x)
             cf = torch.cat([cf, context[:, None, :].expand(-1, cf.shape[1], -1)], dim=-1)
             c = self.columns(cf)
             for block in self.column_attention:

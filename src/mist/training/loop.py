@@ -111,7 +111,8 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, resume: str | Path | None = 
         writer = csv.DictWriter(log_file, fieldnames=LOG_FIELDS)
         if new_log:
             writer.writeheader()
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
+    use_bf16 = cfg.autocast == "bf16" or (cfg.autocast == "auto" and device.type == "cuda")
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16)
     bar = _ProgressBar(cfg.steps, step, enabled=progress and rank == 0)
     start = time.perf_counter()
     last_ckpt = start

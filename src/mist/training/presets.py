@@ -26,6 +26,7 @@ class TrainConfig:
     val_repeats: int = 3
     val_n_values: tuple[int, ...] = (10, 50, 100, 200, 350, 500)
     checkpoint_every_s: float = 300.0
+    autocast: str = "auto"  # "auto": bf16 on CUDA, none on CPU; or "bf16" / "none"
     time_limit_s: float | None = None
 
     def to_dict(self) -> dict:
