@@ -62,7 +62,7 @@ def preset(name: str) -> TrainConfig:
         )
     if name == "base":
         return TrainConfig(
-            model=ModelConfig(cell_width=64, heads=4, blocks=4, inducing=16, stats_width=128, head_width=256,
+            model=ModelConfig(cell_width=96, heads=4, blocks=4, inducing=16, stats_width=192, head_width=384,
                               quantile_knots=16, column_blocks=4),
             stream=StreamConfig(cells_per_batch=2_000_000, min_batch=64, max_batch=4096),
             steps=20_000, lr=5e-4, warmup_steps=500, val_every=1000,
