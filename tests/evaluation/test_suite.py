@@ -10,7 +10,9 @@ from mist.evaluation.suite import markdown_table
 
 FILES = ["report.md", "summary.json", "predictions.csv", "figure2_predicted_vs_true.png", "figure3_heatmaps.png",
          "figure3_heatmaps.csv", "figure5_calibration.png", "figure5_calibration.csv", "table7_seconds_per_estimate.csv",
-         "table9_quantile_checks.csv"] + [f"table{t}_{s}.csv" for t in ("1_mse_by_n", "6_mse_by_family") for s in ("imd", "oomd")]
+         "table9_quantile_checks.csv", "figure4_sample_requirements.png", "figure4_sample_requirements.csv",
+         "figure6_generalisation.png", "figure6_generalisation.csv", "appendixD2_consistency.png",
+         "appendixD2_consistency.csv"] + [f"table{t}_{s}.csv" for t in ("1_mse_by_n", "6_mse_by_family") for s in ("imd", "oomd")]
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +45,11 @@ def test_numbers_are_finite_and_plausible(report):
     assert ((dense["copula-CCA"] - dense["true_mi"]) ** 2).mean() < 0.5
     timing = pd.read_csv(report / "table7_seconds_per_estimate.csv", index_col=0)
     assert (timing.iloc[:, 0] > 0).all()
+    d2 = pd.read_csv(report / "appendixD2_consistency.csv")
+    assert ((d2["dpi_violation_rate"] >= 0) & (d2["dpi_violation_rate"] <= 1)).all()
+    assert np.isfinite(d2["additivity_ratio_median"]).all()
+    gen = pd.read_csv(report / "figure6_generalisation.csv")
+    assert gen["beyond_training"].any() and (gen["mse"] >= 0).all()
     text = (report / "report.md").read_text()
     assert "Table 1 (IMD)" in text and "figure5_calibration.png" in text
 

@@ -4,7 +4,10 @@ Parts (each names its counterpart in the paper):
 - Table 1 / Table 6: MSE by sample-size bin and by family, IMD and OoMD general grids;
 - Figure 2: predicted against true MI;
 - Figure 3: heatmaps over (n, d) of MSE and bias;
+- Figure 4: samples needed to reach an MSE target, per dimension (experiments.py);
 - Figure 5: calibration curves of MIST-QR quantiles against KSG's bootstrap;
+- Figure 6: beyond the training range (experiments.py);
+- Appendix D.2: independence, data processing and additivity (experiments.py);
 - Table 9: crossing quantiles and interval bound failures;
 - Figure 7 / Table 7: seconds per estimate.
 Every number plotted is also written to CSV beside its figure.
@@ -122,7 +125,30 @@ def run_evaluation(out_dir: str | Path, cfg: EvaluationConfig, progress: bool = 
         frame_boot = _ksg_bootstrap_quantiles(grid, cfg.bootstrap_resamples, cfg.seed)
         cfg.timings[f"ksg_bootstrap_{split}"] = time.perf_counter() - t
         frames.append((frame, frame_boot))
-    return _write_report(out, cfg, card, frames, quantiles, {k: float(np.mean(v)) for k, v in seconds.items()})
+    lines, summary, plt = _write_report(out, cfg, card, frames, quantiles, {k: float(np.mean(v)) for k, v in seconds.items()})
+    from functools import partial
+
+    import mist.api
+    from mist.evaluation import experiments
+
+    predictions = pd.concat([f for f, _ in frames], ignore_index=True)
+    estimators = [c for c in predictions.columns if c not in ("split", "family", "n", "d", "true_mi")]
+    parts = [("figure4", lambda: experiments.sample_requirements(predictions, estimators, out, plt)),
+             ("figure6", lambda: experiments.generalisation(network, out, plt, seed=cfg.seed, quick=cfg.quick)),
+             ("appendixD2", lambda: experiments.consistency(partial(mist.api.estimate_many, model=cfg.model, progress=False),
+                                                            out, plt, seed=cfg.seed, quick=cfg.quick))]
+    for name, part in parts:
+        t = time.perf_counter()
+        more_lines, more = part()
+        lines += more_lines
+        summary.update(more)
+        cfg.timings[name] = time.perf_counter() - t
+        say(f"{name}: {cfg.timings[name]:.1f} s")
+    lines += ["## Wall time of each part (s)", "",
+              markdown_table(pd.DataFrame({"seconds": {k: round(v, 1) for k, v in cfg.timings.items()}}), 1), ""]
+    (out / "report.md").write_text("\n".join(lines) + "\n")
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=float))
+    return summary
 
 
 def _ksg_bootstrap_quantiles(grid: TestSet, resamples: int, seed: int) -> np.ndarray:
@@ -251,9 +277,5 @@ def _write_report(out: Path, cfg: EvaluationConfig, card: dict, frames, quantile
     timing = pd.DataFrame({"seconds per estimate": seconds})
     timing.to_csv(out / "table7_seconds_per_estimate.csv")
     lines += ["## Table 7: seconds per estimate (MIST batched over the grid)", "", markdown_table(timing, 5), ""]
-    cfg.timings["report"] = time.perf_counter() - t
-    lines += ["## Wall time of each part (s)", "",
-              markdown_table(pd.DataFrame({"seconds": {k: round(v, 1) for k, v in cfg.timings.items()}}), 1), ""]
-    (out / "report.md").write_text("\n".join(lines) + "\n")
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=float))
-    return summary
+    cfg.timings["tables_and_figures"] = time.perf_counter() - t
+    return lines, summary, plt
