@@ -12,7 +12,7 @@ FILES = ["report.md", "summary.json", "predictions.csv", "figure2_predicted_vs_t
          "figure3_heatmaps.csv", "figure5_calibration.png", "figure5_calibration.csv", "table7_seconds_per_estimate.csv",
          "table9_quantile_checks.csv", "figure4_sample_requirements.png", "figure4_sample_requirements.csv",
          "figure6_generalisation.png", "figure6_generalisation.csv", "appendixD2_consistency.png",
-         "appendixD2_consistency.csv"] + [f"table{t}_{s}.csv" for t in ("1_mse_by_n", "6_mse_by_family") for s in ("imd", "oomd")]
+         "appendixD2_consistency.csv", "appendixE_feature_selection.png", "appendixE_feature_selection.csv"] + [f"table{t}_{s}.csv" for t in ("1_mse_by_n", "6_mse_by_family") for s in ("imd", "oomd")]
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +50,8 @@ def test_numbers_are_finite_and_plausible(report):
     assert np.isfinite(d2["additivity_ratio_median"]).all()
     gen = pd.read_csv(report / "figure6_generalisation.csv")
     assert gen["beyond_training"].any() and (gen["mse"] >= 0).all()
+    fs = pd.read_csv(report / "appendixE_feature_selection.csv")
+    assert set(fs["method"]) == {"MIST", "MINE"} and fs["roc_auc"].between(0, 1).all()
     text = (report / "report.md").read_text()
     assert "Table 1 (IMD)" in text and "figure5_calibration.png" in text
 

@@ -8,6 +8,7 @@ Parts (each names its counterpart in the paper):
 - Figure 5: calibration curves of MIST-QR quantiles against KSG's bootstrap;
 - Figure 6: beyond the training range (experiments.py);
 - Appendix D.2: independence, data processing and additivity (experiments.py);
+- Appendix E: feature selection by MI gradient ascent, MIST against MINE (experiments.py);
 - Table 9: crossing quantiles and interval bound failures;
 - Figure 7 / Table 7: seconds per estimate.
 Every number plotted is also written to CSV beside its figure.
@@ -136,7 +137,8 @@ def run_evaluation(out_dir: str | Path, cfg: EvaluationConfig, progress: bool = 
     parts = [("figure4", lambda: experiments.sample_requirements(predictions, estimators, out, plt)),
              ("figure6", lambda: experiments.generalisation(network, out, plt, seed=cfg.seed, quick=cfg.quick)),
              ("appendixD2", lambda: experiments.consistency(partial(mist.api.estimate_many, model=cfg.model, progress=False),
-                                                            out, plt, seed=cfg.seed, quick=cfg.quick))]
+                                                            out, plt, seed=cfg.seed, quick=cfg.quick)),
+             ("appendixE", lambda: experiments.feature_selection(out, plt, model=cfg.model, seed=cfg.seed, quick=cfg.quick))]
     for name, part in parts:
         t = time.perf_counter()
         more_lines, more = part()
