@@ -313,10 +313,12 @@ def evaluate(
     neural_budget: float = typer.Option(5.0, "--neural-budget", help="Seconds per neural estimate."),
     neural_share: float = typer.Option(1.0, "--neural-share", help="Share of each grid the neural estimators see."),
     bootstrap_resamples: int = typer.Option(50, "--bootstrap", help="KSG bootstrap resamples for calibration."),
+    markdown: Optional[Path] = typer.Option(None, "--markdown", help="Also write the report here, links relative to it."),
 ):
     """Reproduce the paper's experiments on our models and baselines; write a report.
 
     Example: mist evaluate --quick -o reports/quick
+    Example (docs/results.md): mist evaluate -o docs/results --bootstrap 20 --markdown docs/results.md
     """
 
     def work():
@@ -328,6 +330,16 @@ def evaluate(
                                bootstrap_resamples=bootstrap_resamples)
         summary = run_evaluation(output, cfg)
         typer.echo(f"wrote {output / 'report.md'}")
+        if markdown is not None:
+            import os
+            import re
+
+            prefix = os.path.relpath(output, markdown.parent).replace(os.sep, "/")
+            text = (output / "report.md").read_text()
+            text = re.sub(r"!\[\]\(([^)]+)\)", lambda m: f"![]({prefix}/{m.group(1)})", text)
+            text = re.sub(r"\(data: ([^)]+)\)", lambda m: f"(data: [{m.group(1)}]({prefix}/{m.group(1)}))", text)
+            markdown.write_text(text)
+            typer.echo(f"wrote {markdown}")
         typer.echo("MSE: " + json.dumps({s: {k: round(v, 3) for k, v in m.items()} for s, m in summary["mse"].items()}))
 
     _run(work)

@@ -18,10 +18,12 @@ FILES = ["report.md", "summary.json", "predictions.csv", "figure2_predicted_vs_t
 @pytest.fixture(scope="module")
 def report(tmp_path_factory, test_model_card):
     out = tmp_path_factory.mktemp("report")
-    result = CliRunner().invoke(app, ["evaluate", "--quick", "-o", str(out), "--model", test_model_card,
-                                      "--bootstrap", "5"])
+    result = CliRunner().invoke(app, ["evaluate", "--quick", "-o", str(out / "r"), "--model", test_model_card,
+                                      "--bootstrap", "5", "--markdown", str(out / "results.md")])
     assert result.exit_code == 0, result.output
-    return out
+    text = (out / "results.md").read_text()
+    assert "![](r/figure2_predicted_vs_true.png)" in text and "(data: [predictions.csv](r/predictions.csv))" in text
+    return out / "r"
 
 
 def test_every_file_is_written(report):
