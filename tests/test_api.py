@@ -111,6 +111,7 @@ def test_discrete_data_warns(test_model_card):
         ({"quantiles": [0.0]}, "`quantiles`"),
         ({"model": "no-such-model"}, "unknown model"),
         ({"model": "missing.json"}, "does not exist"),
+        ({"device": "tpu"}, "`device`"),
     ],
 )
 def test_bad_arguments(data, kwargs, message, test_model_card):
@@ -157,3 +158,11 @@ def test_random_input_never_gives_a_traceback(x, y, test_model_card):
         except MistError:
             return
     assert np.isfinite(r.estimate) and r.estimate >= 0 and r.low <= r.high
+
+
+def test_cuda_request_without_cuda(data, test_model_card):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    x, y = data
+    with pytest.raises(MistError, match="no CUDA device"):
+        api.estimate(x, y, model=test_model_card, device="cuda")

@@ -47,4 +47,15 @@ def load_model(name: str = "default", device: str | None = None):
     :class:`~mist.MistError`. Loaded models are cached per (card, device); do not modify them.
     """
     card = model_card_path(name)
-    return _load_cached(str(card.resolve()), str(device or "cpu"))
+    device = str(device or "cpu")
+    import torch
+
+    try:
+        kind = torch.device(device).type
+    except (RuntimeError, TypeError) as exc:
+        raise MistError(f"`device` must be 'cpu' or 'cuda[:index]', got {device!r}.") from exc
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise MistError("`device='cuda'` was asked for, but torch sees no CUDA device here; use device='cpu'.")
+    if kind not in ("cpu", "cuda"):
+        raise MistError(f"`device` must be 'cpu' or 'cuda[:index]', got {device!r}.")
+    return _load_cached(str(card.resolve()), device)
