@@ -1,0 +1,80 @@
+"""The shipped default model: loads verified, is accurate on held-out data, keeps its invariances."""
+
+import json
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+import mist
+from mist.cli import app
+from mist.distributions import TRAIN, sample_datasets
+from mist.estimators import KSG
+from mist.weights import DEFAULT_MODEL, available_models, model_card_path
+
+
+def test_default_model_is_shipped_with_a_complete_card():
+    assert DEFAULT_MODEL in available_models()
+    network, card = mist.load_model()
+    assert not network.training
+    for key in ("name", "sha256", "config", "training", "evaluation"):
+        assert key in card, key
+    assert card["training"]["datasets_seen"] > 100_000
+    assert json.loads(model_card_path("default").read_text())["sha256"] == card["sha256"]
+
+
+def test_more_accurate_than_ksg_on_held_out_training_families():
+    # fresh draws (seeded) from the training families: never the test grids
+    rng = np.random.default_rng(123)
+    pairs, truth = [], []
+    for i in range(32):
+        fam = TRAIN[i % len(TRAIN)]
+        d = int(rng.integers(2, 9))
+        b = sample_datasets(fam, 200, d, d, 1, seed=1000 + i)
+        pairs.append((b.x[0].numpy(), b.y[0].numpy()))
+        truth.append(b.mi.item())
+    truth = np.array(truth)
+    ours = np.array([r.estimate for r in mist.estimate_many(pairs)])
+    ksg = np.array([KSG().estimate(x, y) for x, y in pairs])
+    assert np.mean((ours - truth) ** 2) < 0.5 * np.mean((ksg - truth) ** 2)
+
+
+def test_invariances_of_the_shipped_model():
+    b = sample_datasets("multi_student-sparse-asinh", 300, 4, 3, 1, seed=5)
+    x, y = b.x[0].numpy().astype(np.float64), b.y[0].numpy().astype(np.float64)
+    ref = mist.estimate(x, y)
+    perm = np.random.default_rng(0).permutation(300)
+    variants = [(x[perm], y[perm]), (x[:, [3, 1, 0, 2]], y[:, [2, 0, 1]]), (y, x), (np.exp(x / 3), np.arcsinh(y) * 2 + 7)]
+    for vx, vy in variants:
+        r = mist.estimate(vx, vy)
+        assert abs(r.estimate - ref.estimate) < 1e-4 and abs(r.low - ref.low) < 1e-4 and abs(r.high - ref.high) < 1e-4
+
+
+def test_interval_and_quantiles_are_ordered():
+    b = sample_datasets("multi_normal-lvm-base", 150, 5, 5, 1, seed=2)
+    r = mist.estimate(b.x[0].numpy(), b.y[0].numpy(), quantiles=[0.01, 0.25, 0.75, 0.99])
+    q = [r.quantiles[t] for t in (0.01, 0.25, 0.75, 0.99)]
+    assert q == sorted(q) and r.low <= r.estimate + 1.0 and r.low <= r.high
+
+
+def test_mi_estimator_learns_which_features_matter():
+    g = torch.Generator().manual_seed(0)
+    features = torch.randn(300, 8, generator=g)
+    label = features[:, 0] + features[:, 1] + 0.5 * torch.randn(300, generator=g)
+    est = mist.MIEstimator()
+    w = torch.zeros(8, requires_grad=True)
+    opt = torch.optim.Adam([w], lr=0.05)
+    for _ in range(60):
+        loss = -est((features * torch.sigmoid(w)).sum(1, keepdim=True), label[:, None])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    top2 = set(torch.argsort(-w)[:2].tolist())
+    assert top2 == {0, 1}
+
+
+def test_demo_command():
+    result = CliRunner().invoke(app, ["demo", "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert out["mist"]["unit"] == "nats" and out["true_mi"] == pytest.approx(0.9727, abs=1e-4)
