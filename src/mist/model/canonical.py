@@ -6,6 +6,8 @@ real rows; padded rows may hold anything.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 
 
@@ -56,54 +58,54 @@ def correlation_matrix(z: torch.Tensor, row_mask: torch.Tensor) -> torch.Tensor:
     return _correlation(z, row_mask)[1]
 
 
-def column_features(z: torch.Tensor, row_mask: torch.Tensor, dim_x: int, top: int = 3) -> torch.Tensor:
-    """Per-column summaries of the correlation matrix of normal scores and of their squares.
+class CopulaSummary(NamedTuple):
+    """What the statistics branch reads off one (B, N, D) input (scores or squared scores)."""
 
-    For each column (X and Y alike, so the set is symmetric in X and Y): its ``top`` largest
-    squared correlations with the other side, the mean squared correlation with the other side,
-    the largest and mean squared correlation within its own side; the same for squared scores
-    (shared-scale dependence). Missing entries (a side narrower than ``top``) are 0.
+    canonical: torch.Tensor  # (B, min(dim_x, dim_y)) canonical correlations, largest first
+    columns: torch.Tensor  # (B, D, top + 4) per-column summaries
 
-    Also each column's squared multiple correlation with the whole other side.
 
-    Shape: (B, N, D) -> (B, D, 2 * (top + 4)).
+def copula_summary(z: torch.Tensor, row_mask: torch.Tensor, dim_x: int, top: int = 3) -> CopulaSummary:
+    """Canonical correlations and per-column summaries from one correlation matrix.
+
+    The correlation matrix is computed once; its Ledoit-Wolf shrunk version gives the canonical
+    correlations (Lx^-1 Sxy Ly^-T's singular values) and, from the same Cholesky factors, each
+    column's squared multiple correlation with the whole other side (-1/2 log(1 - R^2) is
+    I(column; other side) for Gaussian data). Per column (X and Y alike, so the set is symmetric
+    in X and Y): its ``top`` largest squared correlations with the other side, the mean squared
+    correlation with the other side, the largest and mean within its own side, and R^2. Missing
+    entries (a side narrower than ``top``) are 0.
     """
-    feats = []
     n = row_counts(row_mask).to(z.dtype)
-    for values in (z, (z * z - 1.0) * row_mask[..., None]):
-        zs, corr = _correlation(values, row_mask)
-        r2 = corr**2
-        d = r2.shape[-1]
-        side = torch.zeros(d, dtype=torch.bool, device=z.device)
-        side[:dim_x] = True
-        same = side[:, None] == side[None, :]
-        eye = torch.eye(d, dtype=torch.bool, device=z.device)
-        other = r2.masked_fill(same, 0.0)
-        own = r2.masked_fill(~same | eye, 0.0)
-        k = min(top, d - 1)
-        best = other.topk(k, dim=-1).values
-        if k < top:
-            best = torch.cat([best, best.new_zeros(*best.shape[:-1], top - k)], dim=-1)
-        n_other = torch.where(side, d - dim_x, dim_x).to(z.dtype)
-        n_own = torch.where(side, dim_x - 1, d - dim_x - 1).to(z.dtype).clamp_min(1)
-        feats += [best, (other.sum(-1) / n_other)[..., None], own.max(-1).values[..., None],
-                  (own.sum(-1) / n_own)[..., None], _multiple_r2(zs, corr, n, dim_x)[..., None]]
-    return torch.cat(feats, dim=-1)
-
-
-def _multiple_r2(zs: torch.Tensor, corr: torch.Tensor, n: torch.Tensor, dim_x: int) -> torch.Tensor:
-    """Squared multiple correlation of each column on the whole other side (Ledoit-Wolf ridge):
-    R^2_i = c_i^T (C_other + lambda I)^-1 c_i, so -1/2 log(1 - R^2_i) is I(column i; other side)
-    for Gaussian data. Shape (B, D)."""
+    zs, corr = _correlation(z, row_mask)
+    d = corr.shape[-1]
     lam = ledoit_wolf(zs, corr, n)[:, None, None]
-    eye = torch.eye(corr.shape[-1], dtype=corr.dtype, device=corr.device)
-    c = (1 - lam) * corr + lam * eye
-    cxy = c[:, :dim_x, dim_x:]
-    bx = torch.linalg.solve(c[:, dim_x:, dim_x:], cxy.transpose(1, 2))  # (B, dy, dx)
-    by = torch.linalg.solve(c[:, :dim_x, :dim_x], cxy)  # (B, dx, dy)
-    r2x = (cxy * bx.transpose(1, 2)).sum(-1)
-    r2y = (cxy.transpose(1, 2) * by.transpose(1, 2)).sum(-1)
-    return torch.cat([r2x, r2y], dim=1).clamp(0.0, 1.0 - 1e-6)
+    c = (1 - lam) * corr + lam * torch.eye(d, dtype=z.dtype, device=z.device)
+    lx = torch.linalg.cholesky(c[:, :dim_x, :dim_x])
+    ly = torch.linalg.cholesky(c[:, dim_x:, dim_x:])
+    cross = c[:, :dim_x, dim_x:]
+    left = torch.linalg.solve_triangular(lx, cross, upper=False)  # Lx^-1 Sxy, (B, dx, dy)
+    right = torch.linalg.solve_triangular(ly, cross.transpose(1, 2), upper=False)  # Ly^-1 Syx, (B, dy, dx)
+    whitened = torch.linalg.solve_triangular(ly, left.transpose(1, 2), upper=False)  # (Lx^-1 Sxy Ly^-T)^T
+    canonical = torch.linalg.svdvals(whitened).clamp(0.0, 1.0 - 1e-6)
+    r2_multiple = torch.cat([(right**2).sum(1), (left**2).sum(1)], dim=1).clamp(0.0, 1.0 - 1e-6)
+
+    r2 = corr**2
+    side = torch.zeros(d, dtype=torch.bool, device=z.device)
+    side[:dim_x] = True
+    same = side[:, None] == side[None, :]
+    eye = torch.eye(d, dtype=torch.bool, device=z.device)
+    other = r2.masked_fill(same, 0.0)
+    own = r2.masked_fill(~same | eye, 0.0)
+    k = min(top, d - 1)
+    best = other.topk(k, dim=-1).values
+    if k < top:
+        best = torch.cat([best, best.new_zeros(*best.shape[:-1], top - k)], dim=-1)
+    n_other = torch.where(side, d - dim_x, dim_x).to(z.dtype)
+    n_own = torch.where(side, dim_x - 1, d - dim_x - 1).to(z.dtype).clamp_min(1)
+    columns = torch.cat([best, (other.sum(-1) / n_other)[..., None], own.max(-1).values[..., None],
+                         (own.sum(-1) / n_own)[..., None], r2_multiple[..., None]], dim=-1)
+    return CopulaSummary(canonical, columns)
 
 
 def _correlation(z: torch.Tensor, row_mask: torch.Tensor) -> torch.Tensor:
@@ -132,17 +134,7 @@ def canonical_correlations(z: torch.Tensor, row_mask: torch.Tensor, dim_x: int) 
 
     Shape: (B, N, D) -> (B, min(dim_x, dim_y)), sorted from largest, each in [0, 1).
     """
-    n = row_counts(row_mask).to(z.dtype)
-    zs, corr = _correlation(z, row_mask)
-    lam = ledoit_wolf(zs, corr, n)[:, None, None]
-    eye = torch.eye(corr.shape[-1], dtype=z.dtype, device=z.device)
-    c = (1 - lam) * corr + lam * eye
-    lx = torch.linalg.cholesky(c[:, :dim_x, :dim_x])
-    ly = torch.linalg.cholesky(c[:, dim_x:, dim_x:])
-    cross = c[:, :dim_x, dim_x:]
-    left = torch.linalg.solve_triangular(lx, cross, upper=False)  # Lx^-1 Sxy
-    whitened = torch.linalg.solve_triangular(ly, left.transpose(1, 2), upper=False).transpose(1, 2)
-    return torch.linalg.svdvals(whitened).clamp(0.0, 1.0 - 1e-6)
+    return copula_summary(z, row_mask, dim_x).canonical
 
 
 def gaussian_mi_from_correlations(r: torch.Tensor) -> torch.Tensor:
