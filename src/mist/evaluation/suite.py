@@ -177,6 +177,8 @@ def _write_report(out: Path, cfg: EvaluationConfig, card: dict, frames, quantile
     predictions.to_csv(out / "predictions.csv", index=False)
     lines = ["# mist evaluation report", "",
              f"Mode: {'quick (small grids)' if cfg.quick else 'full (paper-recipe general grids)'}; seed {cfg.seed}.",
+             *([f"Neural estimators ({', '.join(cfg.neural)}) ran on a random {cfg.neural_share:.0%} of each grid with "
+                f"{cfg.neural_budget_s:g} s per estimate; their MSE is over that subset only."] if cfg.neural else []),
              f"Hardware: {platform.platform()}, {platform.processor() or platform.machine()}, "
              f"torch {torch.__version__}, {torch.get_num_threads()} threads.",
              f"Model: `{card.get('name')}` ({card.get('parameters')} parameters, sha256 {str(card.get('sha256'))[:12]}...; "
