@@ -156,7 +156,7 @@ def estimate_many(
                 ys.append(y[rows])
                 owner.append(i)
     show = (len(prepared) > 200) if progress is None else progress
-    bar = _progress_bar(len(xs)) if show and xs else None
+    bar = _ProgressBar(len(xs)) if show and xs else None
     mean, quant = predict_many(network, xs, ys, taus, device=device, progress=bar.advance if bar else None)
     if bar:
         bar.close()
@@ -265,7 +265,7 @@ def mutual_info_score(X: Any, y: Any, *, model: str = "default") -> np.ndarray:
     return np.array([r.estimate for r in results])
 
 
-class _progress_bar:
+class _ProgressBar:
     def __init__(self, total: int):
         from rich.progress import Progress
 

@@ -88,9 +88,9 @@ def infonce_bound(scores: torch.Tensor) -> torch.Tensor:
 
 
 def js_bound(scores: torch.Tensor) -> torch.Tensor:
-    """Jensen-Shannon f-GAN objective shifted to the NWJ scale (Poole et al., 2019)."""
+    """Jensen-Shannon objective of a binary classifier of joint against product pairs (f-GAN)."""
     joint, marginal = scores.diag(), _off_diagonal(scores)
-    return -nn.functional.softplus(-joint).mean() - nn.functional.softplus(marginal).mean() + 0.0
+    return -nn.functional.softplus(-joint).mean() - nn.functional.softplus(marginal).mean()
 
 
 def smile_bound(scores: torch.Tensor, clip: float) -> torch.Tensor:
