@@ -7,16 +7,19 @@
 # The machine has torch with CUDA, numpy, scipy, safetensors, typer, rich, pandas, matplotlib:
 # the project runs from src/ without installing. Files come back only up to 16 MiB each, so the
 # weights are exported in float16 and the optimiser state stays behind: a later session continues
-# with `--init <previous card>` (fresh optimiser) rather than `--resume`.
+# with `--init <previous card>` (fresh optimiser) rather than `--resume`. The step budget is
+# unbounded: the learning rate decays with the share of TRAIN_SECONDS spent.
 set -euo pipefail
 export PYTHONPATH=src
 OUT=${OUT:-runs/device}
 TRAIN_SECONDS=${TRAIN_SECONDS:-420}
 INIT=${INIT:-}
+PRESET=${PRESET:-base}     # PRESET=smoke DEVICE=cpu TRAIN_SECONDS=5: a dry run on a CPU machine
+DEVICE=${DEVICE:-cuda}
 mkdir -p "$OUT"
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader | tee "$OUT/gpu.txt" || true
-python -m mist.cli train --preset base -o "$OUT/run" --time-limit "$TRAIN_SECONDS" --device cuda --quiet \
-    --set checkpoint_every_s=1e9 ${INIT:+--init "$INIT"} | tee "$OUT/train_summary.json"
+python -m mist.cli train --preset "$PRESET" -o "$OUT/run" --time-limit "$TRAIN_SECONDS" --device "$DEVICE" --quiet \
+    --set steps=1000000000 --set checkpoint_every_s=1e9 ${INIT:+--init "$INIT"} | tee "$OUT/train_summary.json"
 python - "$OUT" <<'PY'
 import sys, torch
 from pathlib import Path

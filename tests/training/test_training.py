@@ -34,6 +34,9 @@ def test_learning_rate_schedule():
     cfg = preset("tiny")
     assert learning_rate(cfg, 0) < learning_rate(cfg, cfg.warmup_steps - 1) <= cfg.lr
     assert learning_rate(cfg, cfg.steps) == pytest.approx(cfg.lr * cfg.min_lr_ratio)
+    # with a time limit the decay also follows the share of time spent
+    assert learning_rate(cfg, cfg.warmup_steps + 1, time_fraction=1.0) == pytest.approx(cfg.lr * cfg.min_lr_ratio)
+    assert learning_rate(cfg, cfg.warmup_steps + 1, time_fraction=0.5) < 0.6 * cfg.lr
 
 
 def test_overrides():

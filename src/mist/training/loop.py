@@ -33,10 +33,12 @@ def pinball_loss(pred: torch.Tensor, target: torch.Tensor, tau: torch.Tensor) ->
     return torch.maximum(tau * diff, (tau - 1) * diff).mean()
 
 
-def learning_rate(cfg: TrainConfig, step: int) -> float:
+def learning_rate(cfg: TrainConfig, step: int, time_fraction: float = 0.0) -> float:
+    """Linear warm-up, then cosine decay to ``min_lr_ratio``; the decay follows whichever budget
+    is further spent, steps or (with a time limit) wall time, so a time-limited run still anneals."""
     if step < cfg.warmup_steps:
         return cfg.lr * (step + 1) / cfg.warmup_steps
-    progress = min(1.0, (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps))
+    progress = min(1.0, max((step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps), time_fraction))
     return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
@@ -122,7 +124,8 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, resume: str | Path | None = 
     while step < cfg.steps:
         if cfg.time_limit_s is not None and _should_stop(wall_before + time.perf_counter() - start > cfg.time_limit_s, world, device):
             break
-        lr = learning_rate(cfg, step)
+        elapsed = wall_before + time.perf_counter() - start
+        lr = learning_rate(cfg, step, elapsed / cfg.time_limit_s if cfg.time_limit_s else 0.0)
         for group in optimizer.param_groups:
             group["lr"] = lr
         batch = stream.next_batch()
