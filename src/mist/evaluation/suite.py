@@ -126,14 +126,16 @@ def run_evaluation(out_dir: str | Path, cfg: EvaluationConfig, progress: bool = 
         frame_boot = _ksg_bootstrap_quantiles(grid, cfg.bootstrap_resamples, cfg.seed)
         cfg.timings[f"ksg_bootstrap_{split}"] = time.perf_counter() - t
         frames.append((frame, frame_boot))
-    lines, summary, plt = _write_report(out, cfg, card, frames, quantiles, {k: float(np.mean(v)) for k, v in seconds.items()})
+    predictions = pd.concat([f for f, _ in frames], ignore_index=True)
+    estimators = [c for c in predictions.columns if c not in ("split", "family", "n", "d", "true_mi")]
+    predictions.to_csv(out / "predictions.csv", index=False)
+    lines, summary, plt = _write_report(out, cfg, card, frames, quantiles, estimators,
+                                        {k: float(np.mean(v)) for k, v in seconds.items()})
     from functools import partial
 
     import mist.api
     from mist.evaluation import experiments
 
-    predictions = pd.concat([f for f, _ in frames], ignore_index=True)
-    estimators = [c for c in predictions.columns if c not in ("split", "family", "n", "d", "true_mi")]
     parts = [("figure4", lambda: experiments.sample_requirements(predictions, estimators, out, plt)),
              ("figure6", lambda: experiments.generalisation(network, out, plt, seed=cfg.seed, quick=cfg.quick)),
              ("appendixD2", lambda: experiments.consistency(partial(mist.api.estimate_many, model=cfg.model, progress=False),
@@ -165,16 +167,14 @@ def _ksg_bootstrap_quantiles(grid: TestSet, resamples: int, seed: int) -> np.nda
     return out
 
 
-def _write_report(out: Path, cfg: EvaluationConfig, card: dict, frames, quantiles, seconds) -> dict:
+def _write_report(out: Path, cfg: EvaluationConfig, card: dict, frames, quantiles, estimators, seconds):
+    """Tables 1, 6, 7, 9 and Figures 2, 3, 5; returns (Markdown lines, summary, pyplot)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     t = time.perf_counter()
-    estimators = [c for c in frames[0][0].columns if c not in ("split", "family", "n", "d", "true_mi")]
-    predictions = pd.concat([f for f, _ in frames], ignore_index=True)
-    predictions.to_csv(out / "predictions.csv", index=False)
     lines = ["# mist evaluation report", "",
              f"Mode: {'quick (small grids)' if cfg.quick else 'full (paper-recipe general grids)'}; seed {cfg.seed}.",
              *([f"Neural estimators ({', '.join(cfg.neural)}) ran on a random {cfg.neural_share:.0%} of each grid with "
