@@ -12,7 +12,8 @@ FILES = ["report.md", "summary.json", "predictions.csv", "figure2_predicted_vs_t
          "figure3_heatmaps.csv", "figure5_calibration.png", "figure5_calibration.csv", "table7_seconds_per_estimate.csv",
          "table9_quantile_checks.csv", "figure4_sample_requirements.png", "figure4_sample_requirements.csv",
          "figure6_generalisation.png", "figure6_generalisation.csv", "appendixD2_consistency.png",
-         "appendixD2_consistency.csv", "appendixE_feature_selection.png", "appendixE_feature_selection.csv"] + [f"table{t}_{s}.csv" for t in ("1_mse_by_n", "6_mse_by_family") for s in ("imd", "oomd")]
+         "appendixD2_consistency.csv", "appendixE_feature_selection.png", "appendixE_feature_selection.csv", "appendixE_final_weights.csv",
+         "figure7_seconds_per_estimate.png"] + [f"table{t}_{s}.csv" for t in ("1_mse_by_n", "6_mse_by_family") for s in ("imd", "oomd")]
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +52,8 @@ def test_numbers_are_finite_and_plausible(report):
     assert ((d2["dpi_violation_rate"] >= 0) & (d2["dpi_violation_rate"] <= 1)).all()
     assert np.isfinite(d2["additivity_ratio_median"]).all()
     heat = pd.read_csv(report / "figure3_heatmaps.csv")
-    cov = heat.loc[heat.estimator.isin(["MIST-QR", "KSG"]), "coverage90"].dropna()
+    cov = heat.loc[heat.estimator.isin(["MIST-QR", "MIST", "KSG"]), "coverage90"].dropna()
+    assert set(heat.loc[heat.coverage90.notna(), "estimator"]) == {"MIST-QR", "MIST", "KSG"}
     assert len(cov) and cov.between(0, 1).all()
     gen = pd.read_csv(report / "figure6_generalisation.csv")
     assert gen["beyond_training"].any() and (gen["mse"] >= 0).all()

@@ -197,7 +197,7 @@ def feature_selection(out: Path, plt, *, model: str, seed: int, quick: bool) -> 
     steps = 40 if quick else 500
     seeds = range(1 if quick else 5)
     ns = (100,) if quick else (50, 100, 200)
-    rows = []
+    rows, weights_rows = [], []
     for noise in (0.3, 0.5, 1.0):
         for n in ns:
             for s in seeds:
@@ -221,10 +221,24 @@ def feature_selection(out: Path, plt, *, model: str, seed: int, quick: bool) -> 
                     top2 = np.argsort(-w)[:2]
                     rows.append({"method": method, "noise_var": noise, "n": n, "seed": s,
                                  "roc_auc": _roc_auc(w, informative), "top2_accuracy": float(informative[top2].mean())})
+                    weights_rows += [{"method": method, "noise_var": noise, "n": n, "seed": s, "feature": j,
+                                      "weight": float(w[j]), "informative": bool(informative[j])} for j in range(32)]
     table = pd.DataFrame(rows)
     table.to_csv(out / "appendixE_feature_selection.csv", index=False)
     summary = table.groupby(["method", "noise_var"])[["roc_auc", "top2_accuracy"]].mean()
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    weights = pd.DataFrame(weights_rows)
+    weights.to_csv(out / "appendixE_final_weights.csv", index=False)
+    fig, axes = plt.subplots(1, 3, figsize=(14, 3.6))
+    for method, sub in weights.groupby("method"):
+        # ROC pooled over runs: weights ranked within each run, thresholds swept over all of them
+        order = np.argsort(-sub["weight"].to_numpy())
+        labels = sub["informative"].to_numpy()[order]
+        tpr = np.concatenate([[0], np.cumsum(labels) / labels.sum()])
+        fpr = np.concatenate([[0], np.cumsum(~labels) / (~labels).sum()])
+        axes[2].plot(fpr, tpr, label=method)
+    axes[2].plot([0, 1], [0, 1], "k--", lw=1)
+    axes[2].set(title="ROC of final weights (pooled runs)", xlabel="false positive rate", ylabel="true positive rate")
+    axes[2].legend()
     for ax, metric in zip(axes, ("roc_auc", "top2_accuracy")):
         for method, sub in table.groupby("method"):
             means = sub.groupby("n")[metric].mean()
