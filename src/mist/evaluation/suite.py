@@ -110,11 +110,11 @@ def run_evaluation(out_dir: str | Path, cfg: EvaluationConfig, progress: bool = 
             seconds.setdefault(name, []).append(sec)
             cfg.timings[f"{name}_{split}"] = time.perf_counter() - t
             say(f"  {name}: {sec * 1e3:.1f} ms per estimate")
-        rng = np.random.default_rng(cfg.seed)
+        # one random subset shared by every neural estimator, so their errors compare
+        pick = np.random.default_rng(cfg.seed).random(len(grid)) < cfg.neural_share
         for name in cfg.neural:
             t = time.perf_counter()
             est = BASELINES[name](time_budget=cfg.neural_budget_s, max_steps=1000)
-            pick = rng.random(len(grid)) < cfg.neural_share
             values = np.full(len(grid), np.nan)
             subset = grid.subset(pick)
             values[pick], sec = predict_baseline(est, subset)
