@@ -27,7 +27,8 @@ TAUS = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 
 def evaluate(model: str, seed: int, repeats: int, baselines: bool = True) -> dict:
-    network, card = load_model(model)
+    network = load_model(model)
+    card = network.card
     dense_taus = np.linspace(0.001, 0.999, 201)
     report: dict = {"model": card.get("name", model), "seed": seed, "repeats": repeats, "threads": torch.get_num_threads()}
     for split in ("imd", "oomd"):

@@ -15,7 +15,8 @@ from mist.weights import DEFAULT_MODEL, available_models, model_card_path
 
 def test_default_model_is_shipped_with_a_complete_card():
     assert DEFAULT_MODEL in available_models()
-    network, card = mist.load_model()
+    network = mist.load_model()
+    card = network.card
     assert not network.training
     for key in ("name", "sha256", "config", "training", "evaluation"):
         assert key in card, key

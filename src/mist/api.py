@@ -137,7 +137,8 @@ def estimate_many(
     check_choice(large_n, "large_n", LARGE_N)
     scale, unit = _unit(base)
     taus = _taus(level, quantiles)
-    network, card = load_model(model, device)
+    network = load_model(model, device)
+    card = network.card
     name = card.get("name", str(model))
     prepared, xs, ys, owner = [], [], [], []
     for i, pair in enumerate(pairs):

@@ -55,7 +55,8 @@ class MIEstimator(nn.Module):
 
         if not softness > 0:
             raise MistError(f"`softness` must be positive, got {softness!r}.")
-        network, card = load_model(model)
+        network = load_model(model)
+        card = network.card
         self.network = copy.deepcopy(network)
         self.card = card
         self.softness = float(softness)

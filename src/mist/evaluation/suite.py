@@ -86,7 +86,8 @@ def run_evaluation(out_dir: str | Path, cfg: EvaluationConfig, progress: bool = 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     say = print if progress else (lambda *a, **k: None)
-    network, card = load_model(cfg.model)
+    network = load_model(cfg.model)
+    card = network.card
     t0 = time.perf_counter()
     grids = _grids(cfg)
     cfg.timings["grids"] = time.perf_counter() - t0

@@ -96,4 +96,5 @@ def load_model_file(card_path: str | Path, device: str | torch.device = "cpu") -
     if bad_shapes:
         raise MistError(f"weights file {str(weights)!r} has tensors of the wrong shape: {bad_shapes[:5]}.")
     network.load_state_dict({k: v.to(torch.float32) if v.is_floating_point() else v for k, v in state.items()}, strict=True)
+    network.card = card
     return network.to(device).eval(), card

@@ -41,10 +41,11 @@ def _load_cached(card: str, device: str):
 
 
 def load_model(name: str = "default", device: str | None = None):
-    """A ready, eval-mode network and its model card: ``network, card = load_model()``.
+    """A ready, eval-mode network; its model card (a dict) is ``network.card``.
 
     Weights are verified against the SHA-256 in the card; a missing or altered file raises
-    :class:`~mist.MistError`. Loaded models are cached per (card, device); do not modify them.
+    :class:`~mist.MistError`. Loaded models are cached per (card, device): copy one before
+    changing it (``MIEstimator`` keeps its own copy).
     """
     card = model_card_path(name)
     device = str(device or "cpu")
@@ -58,4 +59,5 @@ def load_model(name: str = "default", device: str | None = None):
         raise MistError("`device='cuda'` was asked for, but torch sees no CUDA device here; use device='cpu'.")
     if kind not in ("cpu", "cuda"):
         raise MistError(f"`device` must be 'cpu' or 'cuda[:index]', got {device!r}.")
-    return _load_cached(str(card.resolve()), device)
+    network, _ = _load_cached(str(card.resolve()), device)
+    return network
