@@ -7,7 +7,6 @@ Hyperparameters are drawn per dataset from :class:`Priors` (the published recipe
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 from typing import NamedTuple
 
@@ -302,11 +301,3 @@ def describe_params(params: dict[str, torch.Tensor], index: int) -> dict:
         v = value[index]
         out[key] = v.tolist() if v.ndim else (int(v) if not v.is_floating_point() else float(v))
     return out
-
-
-def max_mi_reachable(priors: Priors = DEFAULT_PRIORS, dim: int | None = None) -> float:
-    """Largest MI (nats) the sparse structure can reach under ``priors`` (all pairs, max strength)."""
-    d = dim if dim is not None else priors.dim[1]
-    s2 = priors.strength[1] ** 2
-    rho = s2 / (1 + s2)
-    return -0.5 * d * math.log(1 - rho * rho)

@@ -111,18 +111,5 @@ class AttentionPool(nn.Module):
         return pooled[:, 0]
 
 
-def masked_mean(x: torch.Tensor, mask: torch.Tensor | None, dim: int) -> torch.Tensor:
-    if mask is None:
-        return x.mean(dim)
-    m = mask.to(x.dtype)
-    while m.dim() < x.dim():
-        m = m[..., None]
-    return (x * m).sum(dim) / m.sum(dim).clamp_min(1)
-
-
-def softplus_inverse(y: float) -> float:
-    return y + math.log(-math.expm1(-y))
-
-
 __all__ = ["attention", "MultiHeadAttention", "SetNorm", "FeedForward", "InducedSetAttention",
-           "AttentionPool", "masked_mean", "softplus_inverse"]
+           "AttentionPool"]

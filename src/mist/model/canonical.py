@@ -53,11 +53,6 @@ def standardize(values: torch.Tensor, row_mask: torch.Tensor, clip: float = 8.0)
     return (clip * torch.tanh(z / clip)) * m
 
 
-def correlation_matrix(z: torch.Tensor, row_mask: torch.Tensor) -> torch.Tensor:
-    """Sample correlation matrix over real rows: (B, N, D) -> (B, D, D)."""
-    return _correlation(z, row_mask)[1]
-
-
 class CopulaSummary(NamedTuple):
     """What the statistics branch reads off one (B, N, D) input (scores or squared scores)."""
 
