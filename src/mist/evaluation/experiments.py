@@ -195,7 +195,7 @@ def feature_selection(out: Path, plt, *, model: str, seed: int, quick: bool) -> 
 
     est = MIEstimator(model)
     steps = 40 if quick else 500
-    seeds = range(1 if quick else 5)
+    seeds = range(1 if quick else 3)
     ns = (100,) if quick else (50, 100, 200)
     rows, weights_rows = [], []
     for noise in (0.3, 0.5, 1.0):
