@@ -1,8 +1,10 @@
 """Latency of ``mist.estimate`` against mist's KSG, and throughput of ``estimate_many``.
 
 Prints milliseconds per estimate at n = 100, 500, 2,000 and dim_x = dim_y = 1, 8, 32 on this
-machine, for mist (one call, batch of one) and KSG (k=5) on the same data, with the ratio; then
-datasets/s of ``estimate_many`` on 1,000 datasets of n = 200, d = 4.
+machine, for mist (one call, batch of one), the same forward pass through the PyTorch module
+(``backend="torch"``, what ``estimate`` ran before the NumPy path) and KSG (k=5) on the same
+data, with the ratio KSG / mist; then datasets/s of ``estimate_many`` on 1,000 datasets of
+n = 200, d = 4.
 
     python benchmarks/api_speed.py [--model default]
 """
@@ -18,6 +20,8 @@ import torch
 import mist
 from mist.distributions import sample_datasets
 from mist.estimators import KSG
+from mist.api import _subsets
+from mist.model.inference import predict_many
 
 
 def best_time(fn, repeat: int) -> float:
@@ -35,15 +39,20 @@ def main() -> None:
     parser.add_argument("--model", default="default")
     args = parser.parse_args()
     print(f"torch threads: {torch.get_num_threads()}")
-    print(f"{'n':>6} {'d':>3} {'mist (ms)':>10} {'KSG (ms)':>9} {'KSG/mist':>9}")
+    print(f"{'n':>6} {'d':>3} {'mist (ms)':>10} {'torch fwd (ms)':>15} {'KSG (ms)':>9} {'KSG/mist':>9}")
     ksg = KSG(k=5)
+    network = mist.load_model(args.model)
     for n in (100, 500, 2000):
         for d in (1, 8, 32):
             b = sample_datasets("multi_normal-sparse-base", n, d, d, 1, seed=0)
             x, y = b.x[0].numpy().astype(np.float64), b.y[0].numpy().astype(np.float64)
             t_mist = best_time(lambda: mist.estimate(x, y, model=args.model), 7)
+            parts = [rows for rows in _subsets(x, y)]  # as estimate splits n > 500
+            t_torch = best_time(lambda: predict_many(network, [x[r] for r in parts], [y[r] for r in parts],
+                                                     [0.05, 0.5, 0.95], backend="torch"), 7)
             t_ksg = best_time(lambda: ksg.estimate(x, y), 3 if n > 500 else 7)
-            print(f"{n:>6} {d:>3} {t_mist * 1e3:>10.2f} {t_ksg * 1e3:>9.2f} {t_ksg / t_mist:>9.1f}", flush=True)
+            print(f"{n:>6} {d:>3} {t_mist * 1e3:>10.2f} {t_torch * 1e3:>15.2f} {t_ksg * 1e3:>9.2f} {t_ksg / t_mist:>9.1f}",
+                  flush=True)
     batch = sample_datasets("multi_normal-dense-base", 200, 4, 4, 1000, seed=1)
     pairs = [(batch.x[i].numpy(), batch.y[i].numpy()) for i in range(1000)]
     mist.estimate_many(pairs[:10], model=args.model)

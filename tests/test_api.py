@@ -71,6 +71,12 @@ def test_large_n_uses_order_independent_subsets(test_model_card):
     assert any("3 subsets" in note for note in r.notes)
     perm = rng.permutation(1300)
     assert api.estimate(x[perm], y[perm], model=test_model_card).estimate == pytest.approx(r.estimate, abs=1e-6)
+    # repeated rows (equal sort keys) must not make the subsets depend on the input order either
+    xd, yd = np.round(x), np.round(y)
+    with pytest.warns(MistWarning, match="discrete"):
+        a = api.estimate(xd, yd, model=test_model_card).estimate
+        b = api.estimate(xd[perm], yd[perm], model=test_model_card).estimate
+    assert a == pytest.approx(b, abs=1e-6)
     direct = api.estimate(x, y, model=test_model_card, large_n="direct")
     assert not direct.notes and np.isfinite(direct.estimate)
     with pytest.raises(MistError, match="`large_n`"):

@@ -106,28 +106,24 @@ def constant_columns(array: np.ndarray) -> np.ndarray:
     return np.flatnonzero(np.all(array == array[:1], axis=0))
 
 
-def drop_constant_columns(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def drop_constant_columns(x: np.ndarray, y: np.ndarray, *, stacklevel: int = 3) -> tuple[np.ndarray, np.ndarray, str | None]:
     """Drop constant columns (they carry no information), warning once about them.
 
-    Returns the reduced arrays; either may end up with zero columns, in which case the mutual
-    information is exactly 0.
+    Returns the reduced arrays, either of which may end up with zero columns (the mutual
+    information is then exactly 0), and the warning's text (None when nothing was dropped).
     """
     const_x, const_y = constant_columns(x), constant_columns(y)
-    if const_x.size or const_y.size:
-        parts = []
-        if const_x.size:
-            parts.append(f"`x` columns {const_x.tolist()}")
-        if const_y.size:
-            parts.append(f"`y` columns {const_y.tolist()}")
-        warnings.warn(
-            f"constant {' and '.join(parts)} carry no information and were ignored "
-            "(if every column of `x` or of `y` is constant, the mutual information is 0).",
-            MistWarning,
-            stacklevel=3,
-        )
-        x = np.delete(x, const_x, axis=1)
-        y = np.delete(y, const_y, axis=1)
-    return x, y
+    if not (const_x.size or const_y.size):
+        return x, y, None
+    parts = []
+    if const_x.size:
+        parts.append(f"`x` columns {const_x.tolist()}")
+    if const_y.size:
+        parts.append(f"`y` columns {const_y.tolist()}")
+    message = (f"constant {' and '.join(parts)} carry no information and were ignored "
+               "(if every column of `x` or of `y` is constant, the mutual information is 0).")
+    warnings.warn(message, MistWarning, stacklevel=stacklevel)
+    return np.delete(x, const_x, axis=1), np.delete(y, const_y, axis=1), message
 
 
 def check_choice(value: str, name: str, choices: tuple[str, ...] | list[str]) -> str:

@@ -10,7 +10,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from mist._validation import as_samples, check_choice, check_level, check_xy, constant_columns
+from mist._validation import as_samples, check_choice, check_level, check_xy, drop_constant_columns
 from mist.errors import MistError, MistWarning
 
 #: Rows per forward pass; larger datasets are split into order-independent subsets of at most
@@ -70,13 +70,8 @@ class MIResult:
 def _prepare(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Validate; drop constant columns (with a note); warn on heavily tied columns."""
     x, y = check_xy(x, y)
-    notes = []
-    cx, cy = constant_columns(x), constant_columns(y)
-    if cx.size or cy.size:
-        notes.append(f"ignored constant columns: x {cx.tolist()}, y {cy.tolist()}")
-        warnings.warn(f"constant columns carry no information and were ignored (x: {cx.tolist()}, y: {cy.tolist()}); "
-                      "if every column of one side is constant, the mutual information is 0.", MistWarning, stacklevel=3)
-        x, y = np.delete(x, cx, axis=1), np.delete(y, cy, axis=1)
+    x, y, dropped = drop_constant_columns(x, y, stacklevel=4)
+    notes = [dropped] if dropped else []
     for name, a in (("x", x), ("y", y)):
         if a.shape[1]:
             distinct = int((np.diff(np.sort(a, axis=0), axis=0) != 0).sum(0).min()) + 1
@@ -101,7 +96,15 @@ def _subsets(x: np.ndarray, y: np.ndarray, large_n: str = "subsets") -> list[np.
     if n <= MAX_ROWS or large_n == "direct":
         return [np.arange(n)]
     k = math.ceil(n / MAX_ROWS)
-    order = np.lexsort(np.hstack([x, y]).T[::-1])
+    rows = np.hstack([x, y])
+    # sort key: a fixed projection of each row (one sort, not one per column as lexsort does);
+    # equal keys of unequal rows would make the order depend on the input, so fall back then
+    # (an elementwise product and a row sum, not BLAS, whose rounding may depend on a row's position)
+    key = (rows * np.random.default_rng(0).uniform(0.5, 1.5, rows.shape[1])).sum(axis=1)
+    order = np.argsort(key, kind="stable")
+    ties = np.flatnonzero(key[order][1:] == key[order][:-1])
+    if ties.size and np.any(rows[order[ties]] != rows[order[ties + 1]]):
+        order = np.lexsort(rows.T[::-1])
     return [order[i::k] for i in range(k)]
 
 
@@ -161,11 +164,13 @@ def estimate_many(
     mean, quant = predict_many(network, xs, ys, taus, device=device, progress=bar.advance if bar else None)
     if bar:
         bar.close()
-    owner = np.asarray(owner, dtype=np.int64)
+    passes_of = [[] for _ in prepared]  # forward passes (subsets) of each pair
+    for k, i in enumerate(owner):
+        passes_of[i].append(k)
     results = []
     for i, (x, y, notes) in enumerate(prepared):
         n = x.shape[0]
-        mine = np.flatnonzero(owner == i) if owner.size else np.array([], dtype=np.int64)
+        mine = np.asarray(passes_of[i], dtype=np.int64)
         if mine.size == 0:  # a side is all constant
             m, q = 0.0, np.zeros(len(taus))
         else:

@@ -25,7 +25,7 @@ class Estimator:
     def estimate(self, x: Any, y: Any) -> float:
         """Mutual information between ``x`` (n, dx) and ``y`` (n, dy), in nats."""
         x, y = check_xy(x, y, min_samples=self.min_samples)
-        x, y = drop_constant_columns(x, y)
+        x, y, _ = drop_constant_columns(x, y)
         if x.shape[1] == 0 or y.shape[1] == 0:
             return 0.0
         return float(self._estimate(x, y))

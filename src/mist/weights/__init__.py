@@ -33,6 +33,9 @@ def model_card_path(name: str) -> Path:
     return path
 
 
+_READY: dict = {}  # (shipped name, device) -> network, the same objects as _load_cached holds
+
+
 @lru_cache(maxsize=8)
 def _load_cached(card: str, device: str):
     from mist.model.serialization import load_model_file
@@ -47,8 +50,11 @@ def load_model(name: str = "default", device: str | None = None):
     :class:`~mist.MistError`. Loaded models are cached per (card, device): copy one before
     changing it (``MIEstimator`` keeps its own copy).
     """
-    card = model_card_path(name)
     device = str(device or "cpu")
+    shipped = isinstance(name, str) and not name.endswith(".json")
+    if shipped and (name, device) in _READY:  # a repeat call: skip the file-system checks
+        return _READY[(name, device)]
+    card = model_card_path(name)
     import torch
 
     try:
@@ -60,4 +66,6 @@ def load_model(name: str = "default", device: str | None = None):
     if kind not in ("cpu", "cuda"):
         raise MistError(f"`device` must be 'cpu' or 'cuda[:index]', got {device!r}.")
     network, _ = _load_cached(str(card.resolve()), device)
+    if shipped:
+        _READY[(name, device)] = network
     return network

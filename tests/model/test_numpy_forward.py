@@ -1,0 +1,105 @@
+"""The NumPy inference path must give the PyTorch module's numbers (both float32)."""
+
+import numpy as np
+import pytest
+import torch
+
+from mist.distributions import sample_datasets
+from mist.model import MISTNetwork, ModelConfig
+from mist.model import canonical
+from mist.model.inference import predict_many
+from mist.model.numpy_forward import NumpyForward, normal_scores, numpy_forward_for, supports
+from mist.weights import load_model
+
+TAUS = [0.05, 0.25, 0.5, 0.75, 0.95]
+# float32 on both sides, sums taken in different orders
+TOL = 2e-5
+
+
+def torch_forward(network, x, y):
+    with torch.no_grad():
+        out = network(torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y, dtype=torch.float32),
+                      None, torch.tensor(TAUS))
+    return out.mean.numpy(), out.quantiles.numpy()
+
+
+def check_agrees(network, x, y, tol=TOL):
+    mean, quantiles = NumpyForward(network)(x, y, TAUS)
+    ref_mean, ref_quantiles = torch_forward(network, x, y)
+    scale = 1.0 + np.abs(ref_quantiles).max()
+    np.testing.assert_allclose(mean, ref_mean, atol=tol * scale)
+    np.testing.assert_allclose(quantiles, ref_quantiles, atol=tol * scale)
+
+
+@pytest.mark.parametrize("shape", [(2, 500, 32, 32), (3, 3, 1, 1), (4, 40, 1, 6), (2, 120, 7, 3)])
+def test_shipped_model_agrees_with_torch(shape):
+    b, n, dim_x, dim_y = shape
+    batch = sample_datasets("multi_student-dense-base", n, dim_x, dim_y, b, seed=n + dim_x)
+    check_agrees(load_model("default"), batch.x.numpy(), batch.y.numpy())
+
+
+def test_ties_agree_with_torch():
+    rng = np.random.default_rng(0)
+    x = np.round(rng.normal(size=(3, 60, 2)))  # a few distinct values per column
+    y = x[..., :1] + rng.integers(0, 3, size=(3, 60, 1))
+    check_agrees(load_model("default"), x, y)
+    values = np.concatenate([x, y], axis=-1).astype(np.float32)
+    mask = torch.ones(3, 60, dtype=torch.bool)
+    expected = canonical.normal_scores(torch.tensor(values), mask).numpy()
+    np.testing.assert_allclose(normal_scores(values), expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("overrides", [{}, {"use_column_stats": False}, {"input_transform": "standardize"},
+                                       {"column_blocks": 1, "heads": 4, "quantile_knots": 1}])
+def test_untrained_configs_agree_with_torch(overrides):
+    torch.manual_seed(1)
+    cfg = ModelConfig(**{"stats_width": 16, "head_width": 32, "quantile_knots": 4, "use_cells": False, **overrides})
+    network = MISTNetwork(cfg).eval()
+    # move every parameter away from its initial value so no term is silently zero
+    with torch.no_grad():
+        for p in network.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    batch = sample_datasets("multi_normal-sparse-base", 80, 3, 5, 3, seed=2)
+    check_agrees(network, batch.x.numpy(), batch.y.numpy(), tol=1e-4)
+
+
+def test_cell_models_are_left_to_torch():
+    network = MISTNetwork(ModelConfig(cell_width=8, heads=2, blocks=1, inducing=4, stats_width=16,
+                                      head_width=32, quantile_knots=4)).eval()
+    assert not supports(network)
+    with pytest.raises(ValueError, match="cell trunk"):
+        NumpyForward(network)
+    batch = sample_datasets("multi_normal-sparse-base", 30, 2, 2, 2, seed=0)
+    mean, _ = predict_many(network, list(batch.x), list(batch.y))  # auto falls back to torch
+    assert np.isfinite(mean).all()
+
+
+def test_predict_many_backends_agree_on_ragged_input():
+    network = load_model("default")
+    rng = np.random.default_rng(3)
+    xs, ys = [], []
+    for n, dim_x, dim_y in [(50, 1, 1), (80, 1, 1), (50, 1, 1), (200, 4, 2), (30, 4, 2), (10, 2, 2)]:
+        x = rng.normal(size=(n, dim_x))
+        xs.append(x)
+        ys.append(x[:, :1] + rng.normal(size=(n, dim_y)))
+    m_np, q_np = predict_many(network, xs, ys, TAUS, backend="numpy")
+    m_t, q_t = predict_many(network, xs, ys, TAUS, backend="torch")
+    np.testing.assert_allclose(m_np, m_t, atol=1e-4)
+    np.testing.assert_allclose(q_np, q_t, atol=1e-4)
+    with pytest.raises(ValueError, match="backend"):
+        predict_many(network, xs, ys, backend="jax")
+
+
+def test_cached_engine_follows_parameter_updates():
+    torch.manual_seed(0)
+    network = MISTNetwork(ModelConfig(stats_width=16, head_width=32, quantile_knots=4, use_cells=False))
+    batch = sample_datasets("multi_normal-sparse-base", 40, 2, 2, 2, seed=0)
+    first = numpy_forward_for(network)
+    assert numpy_forward_for(network) is first
+    before = first(batch.x.numpy(), batch.y.numpy())[0]
+    optimiser = torch.optim.SGD(network.parameters(), lr=0.5)
+    network(batch.x, batch.y).mean.sum().backward()
+    optimiser.step()
+    after = numpy_forward_for(network)(batch.x.numpy(), batch.y.numpy())[0]
+    assert not np.allclose(before, after)
+    np.testing.assert_allclose(after, torch_forward(network.eval(), batch.x, batch.y)[0], atol=1e-4)
