@@ -22,6 +22,18 @@ def test_stream_batches_share_shape_and_cover_families():
     assert torch.equal(b.x, again.x)
 
 
+def test_rotation_mixes_columns_and_keeps_row_norms():
+    cfg = StreamConfig(n_range=(30, 30), dim_range=(3, 3), prob_equal_dims=1.0, cells_per_batch=4000)
+    plain = TrainingStream(cfg, seed=0).next_batch()
+    cfg_all = StreamConfig(**{**cfg.__dict__, "prob_rotate": 1.0})
+    rotated = TrainingStream(cfg_all, seed=0).next_batch()
+    # same draw before the rotation: an orthogonal map keeps each row's length, changes its coordinates
+    torch.testing.assert_close(rotated.x.norm(dim=-1), plain.x.norm(dim=-1), rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(rotated.y.norm(dim=-1), plain.y.norm(dim=-1), rtol=1e-4, atol=1e-4)
+    assert not torch.allclose(rotated.x, plain.x, atol=1e-3)
+    assert torch.equal(rotated.mi, plain.mi)
+
+
 def test_pinball_loss_values():
     pred = torch.tensor([[1.0, 3.0]])
     target = torch.tensor([2.0])

@@ -31,6 +31,9 @@ class StreamConfig:
     cells_per_batch: int = 200_000
     min_batch: int = 8
     max_batch: int = 512
+    # share of datasets whose X and Y are each mixed by a random orthogonal map (a bijection per
+    # side, so MI is unchanged): dependence that is not aligned with the coordinates
+    prob_rotate: float = 0.0
 
 
 class TrainingStream:
@@ -73,7 +76,21 @@ class TrainingStream:
             ys.append(y)
             mis.append(fam.mutual_information(params, dim_x, dim_y).to(torch.float32))
             names += [fam.name] * per_family
-        return TrainingBatch(torch.cat(xs), torch.cat(ys), torch.cat(mis), names)
+        x, y = torch.cat(xs), torch.cat(ys)
+        if cfg.prob_rotate > 0:
+            x, y = self._rotate_some(x), self._rotate_some(y)
+        return TrainingBatch(x, y, torch.cat(mis), names)
+
+    def _rotate_some(self, v: torch.Tensor) -> torch.Tensor:
+        """v (B, n, d) @ Q_b for a random share ``prob_rotate`` of the datasets, Q_b Haar-random
+        orthogonal (QR of a Gaussian matrix, signs fixed by R's diagonal)."""
+        b, _, d = v.shape
+        g = torch.randn(b, d, d, generator=self.generator, device=self.device)
+        q, r = torch.linalg.qr(g)
+        q = q * torch.sign(torch.diagonal(r, dim1=-2, dim2=-1)).unsqueeze(-2)
+        chosen = torch.rand(b, generator=self.generator, device=self.device) < self.config.prob_rotate
+        eye = torch.eye(d, device=self.device).expand(b, d, d)
+        return v @ torch.where(chosen[:, None, None], q, eye).to(v.dtype)
 
     def __iter__(self) -> Iterator[TrainingBatch]:
         while True:
