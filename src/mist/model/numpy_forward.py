@@ -22,6 +22,7 @@ from functools import lru_cache
 import numpy as np
 from scipy.special import erf, ndtri
 
+
 def supports(network) -> bool:
     """True when the network has no cell trunk (the shipped CPU models), so this path applies."""
     cfg = network.config
@@ -123,6 +124,19 @@ def copula_summary(z: np.ndarray, dim_x: int, top: int = 3) -> tuple[np.ndarray,
     return canonical, columns
 
 
+@lru_cache(maxsize=1024)
+def _context_row(n: int, dim_x: int, dim_y: int) -> np.ndarray:
+    """The network's shape features (``MISTNetwork.context``) for one (n, dim_x, dim_y), (6,):
+    computed by the module itself, once per shape, so there is one definition of them."""
+    import torch
+
+    from mist.model.network import MISTNetwork
+
+    row = MISTNetwork.context(torch.ones(1, n, dtype=torch.bool), dim_x, dim_y)[0].numpy()
+    row.flags.writeable = False  # shared by every caller of the cache
+    return row
+
+
 def _gelu(x: np.ndarray) -> np.ndarray:
     """Exact (erf) GELU, as ``nn.GELU()``."""
     return 0.5 * x * (1.0 + erf(x * np.float32(math.sqrt(0.5))))
@@ -196,11 +210,6 @@ class NumpyForward:
         normed = _layer_norm(c, self.p[f"{name}.norm_ff.weight"], self.p[f"{name}.norm_ff.bias"])
         return c + self._mlp(normed, f"{name}.ff", final_gelu=False)
 
-    def _context(self, b: int, n: int, dim_x: int, dim_y: int) -> np.ndarray:
-        lx, ly = math.log(dim_x), math.log(dim_y)
-        row = [math.log(n) / 6.0, (lx + ly) / 4.0, abs(lx - ly) / 4.0, (dim_x + dim_y) / n, 10.0 / n, math.sqrt(1.0 / n)]
-        return np.broadcast_to(np.array(row, dtype=np.float32), (b, 6))
-
     def __call__(self, x: np.ndarray, y: np.ndarray, taus=None) -> tuple[np.ndarray, np.ndarray | None]:
         with _one_blas_thread():
             return self._forward(x, y, taus)
@@ -212,7 +221,7 @@ class NumpyForward:
         dim_y = y.shape[-1]
         xy = np.concatenate([x, y], axis=-1)
         z = normal_scores(xy) if self.config.input_transform == "rank" else standardize(xy)
-        ctx = self._context(b, n, dim_x, dim_y)
+        ctx = np.broadcast_to(_context_row(n, dim_x, dim_y), (b, 6))
 
         # statistics branch: scores and squared scores in one batched pass
         canonical, columns = copula_summary(np.concatenate([z, z * z - 1.0]), dim_x)
