@@ -146,7 +146,8 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, resume: str | Path | None = 
         if rank == 0:
             now = time.perf_counter()
             rate = window_sets / max(now - window_t, 1e-9)
-            bar.update(step, loss.item(), rate)
+            if bar.enabled:  # .item() waits for the GPU: only when someone is watching
+                bar.update(step, loss.item(), rate)
             if step % 25 == 0 or step == cfg.steps:
                 row = {"step": step, "datasets": datasets_seen, "wall_s": round(wall_before + now - start, 1),
                        "lr": lr, "loss": loss.item(), "mse": mse.item(), "pinball": pin.item(),
