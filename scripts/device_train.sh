@@ -21,16 +21,18 @@ mkdir -p "$OUT" "$WORK"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>&1 | tee "$OUT/console.txt" || true
 python -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())" | tee -a "$OUT/console.txt"
 
-# name | preset | model card to start from ("-": none) | --set overrides
+# name | preset | model card to start from ("-": none) | --set overrides; RUN_SPEC=... runs one
+# spec of that form instead of this list
 RUNS=(
   "tiny-ft|tiny|src/mist/weights/mist-tiny-rot.json|lr=3e-4 warmup_steps=100 stream.prob_rotate=0.3 stream.cells_per_batch=2000000 stream.max_batch=4096 stream.min_batch=64 val_every=500"
   "small|small|-|"
 )
+[[ -n ${RUN_SPEC:-} ]] && RUNS=("$RUN_SPEC")
 
 train_one() {
   local name=$1 preset=$2 init=$3 sets=$4
   local args=(--preset "$preset" -o "$WORK/$name" --time-limit "$TRAIN_SECONDS" --device "$DEVICE" --quiet
-              --set steps=1000000000 --set checkpoint_every_s=60)
+              --set steps=1000000000 --set checkpoint_every_s=${CHECKPOINT_S:-60})
   [[ $init != "-" ]] && args+=(--init "$init")
   for s in $sets; do args+=(--set "$s"); done
   python -m mist.cli train "${args[@]}" > "$WORK/$name.out" 2>&1
