@@ -97,3 +97,19 @@ def test_demo_command():
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)
     assert out["mist"]["unit"] == "nats" and out["true_mi"] == pytest.approx(0.9727, abs=1e-4)
+
+
+def test_default_model_quantiles_are_calibrated_on_fresh_training_family_data():
+    """The default model's card carries a quantile recalibration (fitted on its own seed); on
+    other fresh draws of the training families its quantiles cover the truth near the nominal rate."""
+    from mist.distributions import TestSet, paper_grid
+    from mist.evaluation import predict_learned
+
+    network = mist.load_model()
+    assert "tau_calibration" in network.card and network.tau_map is not None
+    # one dataset per (seed, family, n) group: datasets of one group share their dimension
+    grid = TestSet.concat([paper_grid("train", seed=s, repeats=1) for s in (99, 100, 101, 102)])
+    taus = (0.1, 0.5, 0.9)
+    _, q, _ = predict_learned(network, grid, taus)
+    covered = (grid.mi[:, None] <= q).mean(0)
+    assert np.all(np.abs(covered - np.array(taus)) < 0.05), covered

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from mist.distributions import load_testset, paper_grid, save_testset
+from mist.distributions import TestSet, load_testset, paper_grid, save_testset
 from mist.errors import MistError
 
 
@@ -38,3 +38,13 @@ def test_load_errors(tmp_path):
     np.savez(tmp_path / "other.npz", a=np.zeros(3))
     with pytest.raises(MistError, match="not a mist test set"):
         load_testset(tmp_path / "other.npz")
+
+
+def test_concat_keeps_every_dataset_in_order():
+    a = paper_grid("imd", seed=1, repeats=1, n_values=(20,))
+    b = paper_grid("oomd", seed=2, repeats=2, n_values=(30,))
+    both = TestSet.concat([a, b])
+    assert len(both) == len(a) + len(b)
+    np.testing.assert_array_equal(both.mi, np.concatenate([a.mi, b.mi]))
+    assert list(both.family) == list(a.family) + list(b.family)
+    assert both.xs[len(a)] is b.xs[0] and both.params[-1] == b.params[-1]

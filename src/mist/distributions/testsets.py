@@ -42,6 +42,16 @@ class TestSet:
     def __len__(self) -> int:
         return len(self.xs)
 
+    @classmethod
+    def concat(cls, sets: list["TestSet"]) -> "TestSet":
+        """One test set holding the datasets of ``sets`` in order (``meta`` from the first)."""
+        return cls(
+            [x for s in sets for x in s.xs], [y for s in sets for y in s.ys], np.concatenate([s.mi for s in sets]),
+            np.concatenate([s.family for s in sets]), np.concatenate([s.n for s in sets]),
+            np.concatenate([s.dim_x for s in sets]), np.concatenate([s.dim_y for s in sets]),
+            [p for s in sets for p in s.params], dict(sets[0].meta),
+        )
+
     def subset(self, mask: np.ndarray) -> "TestSet":
         idx = np.flatnonzero(mask)
         return TestSet(

@@ -32,6 +32,7 @@ def predict_many(
     device: str | torch.device | None = None,
     progress=None,
     backend: str = "auto",
+    calibrate: bool = True,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Predict MI (nats) for each dataset ``(xs[i], ys[i])``; xs[i] has shape (n_i, dim_x_i).
 
@@ -40,10 +41,15 @@ def predict_many(
     datasets of one exact shape, several times faster on CPU for the statistics-only models;
     "auto" takes numpy for passes of at most ``NUMPY_MAX_CELLS`` values when the network is on
     the CPU and has no cell trunk, torch otherwise.
+    With ``calibrate`` (the default), a network whose card holds a ``tau_calibration``
+    (``network.tau_map``, :mod:`mist.model.calibration`) answers tau with its calibrated quantile.
     Returns mean (len,) and quantiles (len, len(taus)) or None.
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    tau_map = getattr(network, "tau_map", None)
+    if taus is not None and calibrate and tau_map is not None:
+        taus = tau_map(taus).tolist()
     device = torch.device(device) if device is not None else next(network.parameters()).device
     # datasets of one exact shape batch without padding, which the numpy path needs
     use_numpy = backend == "numpy" or (backend == "auto" and device.type == "cpu" and numpy_supports(network))

@@ -237,7 +237,12 @@ class MISTNetwork(nn.Module):
 
     forward(x (B, N, dim_x), y (B, N, dim_y), row_mask (B, N) or None, tau (T,) or (B, T) or None)
     -> ModelOutput(mean (B,), quantiles (B, T) or None).
+
+    ``forward`` gives the quantile head's raw tau-quantiles; a loaded model's ``tau_map`` (from its
+    card's ``tau_calibration``, or None) is applied by :func:`mist.model.inference.predict_many`.
     """
+
+    tau_map = None
 
     def __init__(self, config: ModelConfig | None = None):
         super().__init__()

@@ -97,4 +97,12 @@ def load_model_file(card_path: str | Path, device: str | torch.device = "cpu") -
         raise MistError(f"weights file {str(weights)!r} has tensors of the wrong shape: {bad_shapes[:5]}.")
     network.load_state_dict({k: v.to(torch.float32) if v.is_floating_point() else v for k, v in state.items()}, strict=True)
     network.card = card
+    network.tau_map = None
+    if "tau_calibration" in card:
+        from mist.model.calibration import TauMap
+
+        try:
+            network.tau_map = TauMap.from_dict(card["tau_calibration"])
+        except MistError as exc:
+            raise MistError(f"model card {str(card_path)!r}: {exc}") from exc
     return network.to(device).eval(), card

@@ -1,0 +1,88 @@
+import copy
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from mist.distributions import paper_grid
+from mist.errors import MistError
+from mist.model import MISTNetwork, ModelConfig
+from mist.model.calibration import GRID_TAUS, TauMap, fit_tau_map, tau_map_from_coverage
+from mist.model.inference import predict_many
+from mist.model.serialization import load_model_file, save_model
+
+SMALL = ModelConfig(stats_width=16, head_width=32, quantile_knots=4, heads=2, column_blocks=1, use_cells=False)
+TAUS = (0.05, 0.25, 0.5, 0.75, 0.95)
+
+
+def test_map_inverts_a_known_coverage_curve():
+    # a head whose t-quantile covers t^2 of the truth: asking for sqrt(tau) covers tau
+    cover = GRID_TAUS**2
+    m = tau_map_from_coverage(GRID_TAUS, cover)
+    taus = np.array([0.05, 0.25, 0.5, 0.75, 0.95])
+    np.testing.assert_allclose(m(taus), np.sqrt(taus), atol=0.01)
+    assert np.all(np.diff(m(np.linspace(0, 1, 1001))) >= 0)
+    assert m(0.0) == 0.0 and m(1.0) == 1.0
+
+
+def test_map_of_a_calibrated_head_is_the_identity():
+    m = tau_map_from_coverage(GRID_TAUS, GRID_TAUS.copy())
+    np.testing.assert_allclose(m(np.linspace(0.01, 0.99, 50)), np.linspace(0.01, 0.99, 50), atol=1e-9)
+
+
+def test_crossing_coverage_is_refused():
+    with pytest.raises(MistError, match="non-decreasing"):
+        tau_map_from_coverage(GRID_TAUS, GRID_TAUS[::-1].copy())
+
+
+@pytest.mark.parametrize("bad", [{"nominal": [0.2, 0.1], "query": [0.1, 0.2]}, {"nominal": [0.1], "query": [1.2]},
+                                 {"nominal": [0.1, 0.2], "query": [0.1]}, {"query": [0.1]}, [0.1]])
+def test_malformed_maps_are_refused(bad):
+    with pytest.raises(MistError, match="tau_calibration"):
+        TauMap.from_dict(bad)
+
+
+@pytest.fixture(scope="module")
+def untrained_and_grid():
+    torch.manual_seed(0)
+    network = MISTNetwork(SMALL).eval()
+    grid = paper_grid("train", seed=5, repeats=2, n_values=(20, 60, 150))
+    return network, grid
+
+
+def test_fitted_map_calibrates_its_own_data():
+    """On the data it was fitted on, the calibrated quantiles cover the truth at the nominal rate
+    (up to the grid's resolution), and they stay ordered."""
+    from mist.weights import load_model
+
+    network = copy.deepcopy(load_model("mist-tiny"))
+    grid = paper_grid("train", seed=5, repeats=3, n_values=(50, 150, 400))
+    m, raw = fit_tau_map(network, grid.xs, grid.ys, grid.mi)
+    network.tau_map = m
+    _, q = predict_many(network, grid.xs, grid.ys, TAUS)
+    covered = (grid.mi[:, None] <= q).mean(0)
+    np.testing.assert_allclose(covered, TAUS, atol=0.02)
+    np.testing.assert_allclose(raw, (grid.mi[:, None] <= predict_many(network, grid.xs, grid.ys, GRID_TAUS, calibrate=False)[1]).mean(0))
+    assert np.all(np.diff(q, axis=1) >= 0)
+
+
+def test_card_carries_the_map_and_predict_many_applies_it(tmp_path, untrained_and_grid):
+    network, grid = untrained_and_grid
+    m = TauMap(np.array([0.2, 0.5, 0.8]), np.array([0.3, 0.6, 0.9]))
+    card = save_model(network, tmp_path / "cal", {"name": "cal", "tau_calibration": m.to_dict()})
+    loaded, _ = load_model_file(card)
+    xs, ys = grid.xs[:6], grid.ys[:6]
+    _, calibrated = predict_many(loaded, xs, ys, [0.2, 0.5, 0.8])
+    _, raw = predict_many(loaded, xs, ys, [0.3, 0.6, 0.9], calibrate=False)
+    np.testing.assert_allclose(calibrated, raw, rtol=1e-6, atol=1e-6)
+
+
+def test_corrupted_map_in_a_card_is_refused(tmp_path, untrained_and_grid):
+    network, _ = untrained_and_grid
+    card = save_model(network, tmp_path / "bad", {"name": "bad"})
+    data = json.loads(card.read_text())
+    data["tau_calibration"] = {"nominal": [0.5, 0.4], "query": [0.5, 0.6]}
+    card.write_text(json.dumps(data))
+    with pytest.raises(MistError, match="bad.json.*tau_calibration"):
+        load_model_file(card)
