@@ -1,0 +1,20 @@
+import pytest
+import torch
+
+from mist.training.stream import random_orthogonal
+
+
+@pytest.mark.parametrize("dim", [1, 2, 5])
+def test_random_orthogonal_is_orthogonal_and_haar(dim):
+    g = torch.Generator().manual_seed(0)
+    q = random_orthogonal(20_000, dim, g, "cpu").double()
+    eye = torch.eye(dim, dtype=torch.float64)
+    torch.testing.assert_close(q @ q.transpose(1, 2), eye.expand_as(q), atol=1e-5, rtol=0)
+    # Haar on O(dim): entries have mean 0 and second moment 1/dim; determinants +-1 equally often;
+    # a fixed vector goes to a uniform point of the sphere (no preferred coordinate or sign)
+    torch.testing.assert_close(q.mean(0), torch.zeros(dim, dim, dtype=torch.float64), atol=0.02, rtol=0)
+    torch.testing.assert_close((q**2).mean(0), torch.full((dim, dim), 1.0 / dim, dtype=torch.float64), atol=0.02, rtol=0)
+    assert abs(float((torch.linalg.det(q) > 0).double().mean()) - 0.5) < 0.02
+    if dim > 1:  # fourth moment of one entry of a uniform unit vector: 3 / (dim (dim + 2))
+        torch.testing.assert_close((q[:, 0, 0] ** 4).mean(), torch.tensor(3.0 / (dim * (dim + 2)), dtype=torch.float64),
+                                   atol=0.01, rtol=0)
