@@ -1,13 +1,11 @@
 #!/usr/bin/env bash
-# One call on the lent GPU machine (the device tool): train several configurations side by side
-# on its one GPU for TRAIN_SECONDS, and bring each back under $OUT/<name>/ (model.json,
+# One call on the lent GPU machine (the device tool): train the configurations in RUNS (side by
+# side if several) on its one GPU for TRAIN_SECONDS, and bring each back under $OUT/<name>/ (model.json,
 # model.safetensors, log.csv). Scoring happens afterwards on a CPU machine, free of device time.
 #
 #   run(command="bash scripts/device_train.sh", timeout_s=570)
 #   dry run here:  DEVICE=cpu TRAIN_SECONDS=20 OUT=runs/device bash scripts/device_train.sh
 #
-# Why side by side: the statistics-only models leave the GPU idle between small kernel launches
-# and host syncs, so two processes on one GPU each train at close to their solo rate.
 # Why the copying loop: a run's latest checkpoint (model + card data, no optimiser: files come back
 # only up to 16 MiB) sits in $OUT/<name>/checkpoint/ while it trains, so even a call cut off at its
 # time limit returns weights (`mist.training.loop.load_run($OUT/<name>)` reads them).
@@ -22,9 +20,9 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>
 python -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())" | tee -a "$OUT/console.txt"
 
 # name | preset | model card to start from ("-": none) | --set overrides; RUN_SPEC=... runs one
-# spec of that form instead of this list
+# spec of that form instead of this list. One run at a time: two processes side by side on the
+# H200 each ran at a quarter of one alone (docs/model.md, "What the GPU runs taught").
 RUNS=(
-  "tiny-ft|tiny|src/mist/weights/mist-tiny-rot.json|lr=3e-4 warmup_steps=100 stream.prob_rotate=0.3 stream.cells_per_batch=2000000 stream.max_batch=4096 stream.min_batch=64 val_every=500"
   "small|small|-|"
 )
 [[ -n ${RUN_SPEC:-} ]] && RUNS=("$RUN_SPEC")

@@ -233,7 +233,7 @@ def testset(
 
 @app.command()
 def train(
-    preset_name: str = typer.Option("tiny", "--preset", help="smoke, tiny (2 CPU cores) or base (one GPU)."),
+    preset_name: str = typer.Option("tiny", "--preset", help="smoke, tiny (2 CPU cores), small (one GPU, statistics only) or base (one GPU, cell trunk)."),
     output: Path = typer.Option(..., "-o", "--output", help="Run folder: checkpoint/, log.csv, final weights."),
     steps: Optional[int] = typer.Option(None, "--steps", help="Total optimiser steps (overrides the preset)."),
     time_limit: Optional[float] = typer.Option(None, "--time-limit", help="Stop (and checkpoint) after this many seconds."),

@@ -7,7 +7,7 @@ import torch
 
 from mist.errors import MistError
 from mist.model import MISTNetwork
-from mist.training import StreamConfig, TrainingStream, preset, train
+from mist.training import PRESETS, StreamConfig, TrainConfig, TrainingStream, preset, train
 from mist.training.loop import learning_rate, pinball_loss
 from mist.training.presets import apply_overrides
 
@@ -139,3 +139,12 @@ def test_bf16_autocast_path_trains(tmp_path):
     result = train(cfg, tmp_path, device="cpu", progress=False)
     assert result.summary["steps"] == 2
     assert all(torch.isfinite(p).all() for p in result.network.parameters())
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_every_preset_builds_its_network_and_round_trips_its_config(name):
+    cfg = preset(name)
+    assert TrainConfig.from_dict(cfg.to_dict()) == cfg
+    network = MISTNetwork(cfg.model)
+    assert sum(p.numel() for p in network.parameters()) > 0
+    assert cfg.stream.min_batch <= cfg.stream.max_batch

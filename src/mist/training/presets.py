@@ -62,12 +62,13 @@ def preset(name: str) -> TrainConfig:
             steps=15_000, lr=1e-3, warmup_steps=200, val_every=1000,
         )
     if name == "small":
-        # The statistics-only design of `tiny`, wider and one column block deeper, with the large
-        # batches one GPU generates in milliseconds; CPU inference stays within a few times tiny's.
+        # The statistics-only design of `tiny`, wider and one column block deeper; CPU inference
+        # stays within a few times tiny's. On one H200 a step costs a fixed ~70 ms of launches and
+        # syncs whatever its size (benchmarks/training_step_profile.py), so batches are large.
         return TrainConfig(
             model=ModelConfig(heads=4, stats_width=128, column_blocks=4, head_width=256, use_cells=False),
-            stream=StreamConfig(cells_per_batch=2_000_000, min_batch=64, max_batch=4096, prob_rotate=0.3),
-            steps=20_000, lr=1e-3, warmup_steps=300, val_every=500,
+            stream=StreamConfig(cells_per_batch=8_000_000, min_batch=64, max_batch=8192),
+            steps=20_000, lr=1e-3, warmup_steps=300, val_every=1000,
         )
     if name == "base":
         return TrainConfig(
