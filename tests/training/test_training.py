@@ -131,6 +131,13 @@ def test_training_writes_a_loadable_model_card_and_export(tmp_path):
 
     card = json.loads((tmp_path / "ship" / "m.json").read_text())
     assert card["training"]["datasets_seen"] > 0 and card["training"]["families"]
+    assert "initialized_from" not in card["training"]
+    # a run started from that card records where it started and the datasets behind both runs
+    tuned = train(cfg, tmp_path / "tuned", init_weights=tmp_path / "ship" / "m.json", progress=False)
+    history = json.loads((tmp_path / "tuned" / "model.json").read_text())["training"]
+    first = card["training"]["datasets_seen"]
+    assert history["initialized_from"] == {"model": "smoke-model", "datasets_seen_total": first}
+    assert history["datasets_seen_total"] == first + tuned.summary["datasets"]
 
 
 def test_bf16_autocast_path_trains(tmp_path):

@@ -88,17 +88,22 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, resume: str | Path | None = 
     out_dir = Path(out_dir)
     torch.manual_seed(cfg.seed)  # parameter initialisation only; data has its own generator
     network = MISTNetwork(cfg.model).to(device)
+    lineage = None  # the model a fine-tuning run started from, and the datasets behind it
     if init_weights is not None:
         from mist.model.serialization import load_model_file
 
-        loaded, _ = load_model_file(init_weights)
+        loaded, init_card = load_model_file(init_weights)
         network.load_state_dict(loaded.state_dict())
+        seen = init_card.get("training", {})
+        lineage = {"model": init_card.get("name", str(init_weights)),
+                   "datasets_seen_total": int(seen.get("datasets_seen_total", seen.get("datasets_seen", 0)))}
     optimizer = torch.optim.AdamW(network.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     stream = TrainingStream(cfg.stream, seed=cfg.seed * 1000 + rank, device=device)
     step, datasets_seen, wall_before = 0, 0, 0.0
     if resume is not None:
         info, rng = load_checkpoint(resume, network, optimizer)
         step, datasets_seen, wall_before = info["step"], info["datasets"], info["wall_s"]
+        lineage = info.get("initialized_from", lineage)
         if world == 1 or info.get("world", 1) == world:
             stream.set_state(rng)
     model: nn.Module = network
@@ -159,14 +164,15 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, resume: str | Path | None = 
                 log_file.flush()
                 window_sets, window_t = 0, now
             if now - last_ckpt > cfg.checkpoint_every_s:
-                _save(out_dir, network, optimizer, stream, cfg, step, datasets_seen, wall_before + now - start, world)
+                _save(out_dir, network, optimizer, stream, cfg, step, datasets_seen, wall_before + now - start, world,
+                      lineage)
                 last_ckpt = now
     wall = wall_before + time.perf_counter() - start
     summary = {"steps": step, "datasets": datasets_seen, "wall_s": round(wall, 1), "device": str(device),
-               "world_size": world}
+               "world_size": world, "initialized_from": lineage}
     if rank == 0:
         bar.close()
-        _save(out_dir, network, optimizer, stream, cfg, step, datasets_seen, wall, world)
+        _save(out_dir, network, optimizer, stream, cfg, step, datasets_seen, wall, world, lineage)
         if grid is not None:
             summary.update(validate(network, grid))
         log_file.close()
@@ -192,6 +198,9 @@ def training_card(cfg: TrainConfig, summary: dict, stream: TrainingStream) -> di
     hardware = platform.processor() or platform.machine()
     if summary["device"].startswith("cuda") and torch.cuda.is_available():
         hardware = torch.cuda.get_device_name()
+    lineage = summary.get("initialized_from")
+    history = {} if not lineage else {  # a fine-tuned model: what it started from, datasets in all
+        "initialized_from": lineage, "datasets_seen_total": lineage["datasets_seen_total"] + summary["datasets"]}
     return {
         "name": "unnamed",
         "training": {
@@ -203,6 +212,7 @@ def training_card(cfg: TrainConfig, summary: dict, stream: TrainingStream) -> di
             "torch": torch.__version__, "config": cfg.to_dict(),
             "validation": {k: summary[k] for k in ("val_mse", "val_mae", "val_coverage_err") if k in summary},
             "validation_set": f"paper_grid('train', seed=20251, repeats={cfg.val_repeats}, n_values={tuple(cfg.val_n_values)})",
+            **history,
         },
     }
 
@@ -225,15 +235,16 @@ def load_run(folder: str | Path) -> tuple[MISTNetwork, dict]:
     network = MISTNetwork(cfg.model)
     network.load_state_dict(load_file(str(folder / "checkpoint" / "model.safetensors")))
     summary = {"steps": info["step"], "datasets": info["datasets"], "wall_s": info["wall_s"],
-               "device": "cpu (from checkpoint)", "world_size": info.get("world", 1)}
+               "device": "cpu (from checkpoint)", "world_size": info.get("world", 1),
+               "initialized_from": info.get("initialized_from")}
     stream = TrainingStream(cfg.stream, seed=0)
     return network.eval(), training_card(cfg, summary, stream)
 
 
-def _save(out_dir, network, optimizer, stream, cfg, step, datasets, wall, world) -> None:
+def _save(out_dir, network, optimizer, stream, cfg, step, datasets, wall, world, lineage=None) -> None:
     save_checkpoint(out_dir / "checkpoint", network, optimizer, stream.state(),
                     {"step": step, "datasets": datasets, "wall_s": round(wall, 1), "world": world,
-                     "train_config": cfg.to_dict()})
+                     "train_config": cfg.to_dict(), "initialized_from": lineage})
 
 
 class _ProgressBar:
