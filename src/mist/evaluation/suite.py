@@ -202,7 +202,7 @@ def _write_report(out: Path, cfg: EvaluationConfig, card: dict, frames, quantile
              f"Hardware: {platform.platform()}, {platform.processor() or platform.machine()}, "
              f"torch {torch.__version__}, {torch.get_num_threads()} threads.",
              f"Model: `{card.get('name')}` ({card.get('parameters')} parameters, sha256 {str(card.get('sha256'))[:12]}...; "
-             f"trained on {_datasets_behind(card)} datasets, sizes n in "
+             f"trained on {_datasets_behind(card)}, sizes n in "
              f"{card.get('training', {}).get('n_range', '?')}, dims in {card.get('training', {}).get('dim_range', '?')}).",
              ""]
     summary: dict = {"mse": {}, "calibration": {}, "crossing": {}, "bound_failures": {}, "seconds_per_estimate": seconds}
@@ -338,7 +338,7 @@ def _datasets_behind(card: dict) -> str:
     training = card.get("training", {})
     lineage = training.get("initialized_from")
     if not lineage:
-        return str(training.get("datasets_seen", "?"))
-    return (f"{training.get('datasets_seen_total', '?')} (the last {training.get('datasets_seen', '?')} "
+        return f"{training.get('datasets_seen', '?')} datasets"
+    return (f"{training.get('datasets_seen_total', '?')} datasets (the last {training.get('datasets_seen', '?')} "
             f"fine-tuning {lineage.get('model', '?')})")
 
