@@ -275,7 +275,7 @@ def export(
     name: str = typer.Option(..., "--name", help="Model name recorded in the card."),
     evaluation: Optional[Path] = typer.Option(None, "--evaluation", help="JSON of figures (benchmarks/learned_estimator.py --json)."),
     note: Optional[str] = typer.Option(None, "--note", help="Free text for the card (how the figures were made)."),
-    calibrate: bool = typer.Option(False, "--calibrate", help="Fit the quantile recalibration on 5,760 fresh "
+    calibrate: bool = typer.Option(False, "--calibrate", help="Fit the quantile recalibration on 11,520 fresh "
                                    "datasets of the training families and store it in the card (about a minute)."),
 ):
     """Write a trained model as <output>.safetensors + <output>.json, with its card completed.
@@ -301,12 +301,12 @@ def export(
         if calibrate:
             import numpy as np
 
-            from mist.model.calibration import GRID_TAUS, calibration_set, calibration_set_description, fit_tau_map
+            from mist.model.calibration import GRID_TAUS, calibration_set, calibration_set_description, fit_calibration
 
             grid = calibration_set()
-            tau_map, coverage = fit_tau_map(network, grid.xs, grid.ys, grid.mi)
+            maps, coverage = fit_calibration(network, grid.xs, grid.ys, grid.mi)
             meta["tau_calibration"] = dict(
-                tau_map.to_dict(), datasets=len(grid),
+                maps.to_dict(), datasets=len(grid),
                 fitted_on=calibration_set_description(),
                 raw_coverage={f"{t:.2f}": round(float(np.interp(t, GRID_TAUS, coverage)), 4) for t in (0.05, 0.25, 0.5, 0.75, 0.95)})
         path = save_model(network, output, meta)

@@ -8,7 +8,8 @@ import torch
 from mist.distributions import paper_grid
 from mist.errors import MistError
 from mist.model import MISTNetwork, ModelConfig
-from mist.model.calibration import GRID_TAUS, TauMap, fit_tau_map, tau_map_from_coverage
+from mist.model.calibration import (GRID_TAUS, CalibrationMaps, TauMap, fit_calibration,
+                                    tau_map_from_coverage)
 from mist.model.inference import predict_many
 from mist.model.serialization import load_model_file, save_model
 
@@ -47,42 +48,65 @@ def test_malformed_maps_are_refused(bad):
 def untrained_and_grid():
     torch.manual_seed(0)
     network = MISTNetwork(SMALL).eval()
-    grid = paper_grid("train", seed=5, repeats=2, n_values=(20, 60, 150))
+    grid = paper_grid("train", seed=5, repeats=2, n_values=(60, 150))
     return network, grid
 
 
-def test_fitted_map_calibrates_its_own_data():
-    """On the data it was fitted on, the calibrated quantiles cover the truth at the nominal rate
-    (up to the grid's resolution), and they stay ordered."""
+def test_fitted_maps_calibrate_their_own_data_overall_and_per_cell():
+    """On the data they were fitted on, the calibrated quantiles cover the truth at the nominal
+    rate (up to the grid's resolution) overall and within each cell that has its own map, and
+    they stay ordered."""
     from mist.weights import load_model
 
     network = copy.deepcopy(load_model("mist-tiny"))
-    grid = paper_grid("train", seed=5, repeats=3, n_values=(50, 150, 400))
-    m, raw = fit_tau_map(network, grid.xs, grid.ys, grid.mi)
-    network.tau_map = m
+    grid = paper_grid("train", seed=5, repeats=4, n_values=(30, 100, 400))
+    maps, raw = fit_calibration(network, grid.xs, grid.ys, grid.mi, min_cell=25)
+    assert maps.cells  # some cells are large enough for their own map
+    network.tau_map = maps
     _, q = predict_many(network, grid.xs, grid.ys, TAUS)
-    covered = (grid.mi[:, None] <= q).mean(0)
-    np.testing.assert_allclose(covered, TAUS, atol=0.02)
-    np.testing.assert_allclose(raw, (grid.mi[:, None] <= predict_many(network, grid.xs, grid.ys, GRID_TAUS, calibrate=False)[1]).mean(0))
+    np.testing.assert_allclose(raw, (grid.mi[:, None] <= predict_many(network, grid.xs, grid.ys, GRID_TAUS,
+                                                                      calibrate=False)[1]).mean(0))
     assert np.all(np.diff(q, axis=1) >= 0)
+    cells = [maps.cell(x.shape[0], x.shape[1], y.shape[1]) for x, y in zip(grid.xs, grid.ys)]
+    for key in maps.cells:
+        members = np.array([c == key for c in cells])
+        covered = (grid.mi[members, None] <= q[members]).mean(0)
+        np.testing.assert_allclose(covered, TAUS, atol=1.5 / members.sum() + 0.01)
 
 
-def test_card_carries_the_map_and_predict_many_applies_it(tmp_path, untrained_and_grid):
+def test_cells_follow_the_edges():
+    m = TauMap(np.array([0.5]), np.array([0.6]))
+    maps = CalibrationMaps(m, {(0, 0): TauMap(np.array([0.5]), np.array([0.7]))}, n_edges=(60, 150), dim_edges=(17,))
+    assert maps.cell(59, 8, 8) == (0, 0) and maps.cell(60, 8, 8) is None and maps.cell(20, 9, 8) is None
+    assert maps(0.5, 20, 1, 1) == 0.7 and maps(0.5, 400, 1, 1) == 0.6
+    again = CalibrationMaps.from_dict(maps.to_dict())
+    assert again.cells.keys() == maps.cells.keys() and again.n_edges == (60, 150)
+    with pytest.raises(MistError, match="outside the bins"):
+        CalibrationMaps(m, {(5, 0): m}, n_edges=(60,), dim_edges=(17,))
+
+
+def test_card_carries_the_maps_and_predict_many_applies_them(tmp_path, untrained_and_grid):
     network, grid = untrained_and_grid
-    m = TauMap(np.array([0.2, 0.5, 0.8]), np.array([0.3, 0.6, 0.9]))
-    card = save_model(network, tmp_path / "cal", {"name": "cal", "tau_calibration": m.to_dict()})
+    overall = TauMap(np.array([0.2, 0.5, 0.8]), np.array([0.3, 0.6, 0.9]))
+    small_n = TauMap(np.array([0.2, 0.5, 0.8]), np.array([0.1, 0.4, 0.7]))
+    maps = CalibrationMaps(overall, {(0, 0): small_n, (0, 1): small_n, (0, 2): small_n}, n_edges=(100,))
+    card = save_model(network, tmp_path / "cal", {"name": "cal", "tau_calibration": maps.to_dict()})
     loaded, _ = load_model_file(card)
-    xs, ys = grid.xs[:6], grid.ys[:6]
-    _, calibrated = predict_many(loaded, xs, ys, [0.2, 0.5, 0.8])
-    _, raw = predict_many(loaded, xs, ys, [0.3, 0.6, 0.9], calibrate=False)
-    np.testing.assert_allclose(calibrated, raw, rtol=1e-6, atol=1e-6)
+    for n_max, raw_taus in ((60, [0.1, 0.4, 0.7]), (150, [0.3, 0.6, 0.9])):
+        keep = [i for i, x in enumerate(grid.xs) if x.shape[0] == n_max][:6]
+        xs, ys = [grid.xs[i] for i in keep], [grid.ys[i] for i in keep]
+        _, calibrated = predict_many(loaded, xs, ys, [0.2, 0.5, 0.8])
+        _, raw = predict_many(loaded, xs, ys, raw_taus, calibrate=False)
+        np.testing.assert_allclose(calibrated, raw, rtol=1e-6, atol=1e-6)
 
 
 def test_corrupted_map_in_a_card_is_refused(tmp_path, untrained_and_grid):
     network, _ = untrained_and_grid
     card = save_model(network, tmp_path / "bad", {"name": "bad"})
     data = json.loads(card.read_text())
-    data["tau_calibration"] = {"nominal": [0.5, 0.4], "query": [0.5, 0.6]}
-    card.write_text(json.dumps(data))
-    with pytest.raises(MistError, match="bad.json.*tau_calibration"):
-        load_model_file(card)
+    for bad in ({"overall": {"nominal": [0.5, 0.4], "query": [0.5, 0.6]}}, {"nominal": [0.5], "query": [0.5]},
+                {"overall": {"nominal": [0.5], "query": [0.5]}, "cells": [{"n_bin": 0}]}):
+        data["tau_calibration"] = bad
+        card.write_text(json.dumps(data))
+        with pytest.raises(MistError, match="bad.json.*tau_calibration"):
+            load_model_file(card)

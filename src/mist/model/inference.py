@@ -42,14 +42,13 @@ def predict_many(
     "auto" takes numpy for passes of at most ``NUMPY_MAX_CELLS`` values when the network is on
     the CPU and has no cell trunk, torch otherwise.
     With ``calibrate`` (the default), a network whose card holds a ``tau_calibration``
-    (``network.tau_map``, :mod:`mist.model.calibration`) answers tau with its calibrated quantile.
+    (``network.tau_map``, :mod:`mist.model.calibration`) answers tau with the calibrated quantile
+    of the dataset's (n, dim_x + dim_y) cell.
     Returns mean (len,) and quantiles (len, len(taus)) or None.
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-    tau_map = getattr(network, "tau_map", None)
-    if taus is not None and calibrate and tau_map is not None:
-        taus = tau_map(taus).tolist()
+    tau_map = getattr(network, "tau_map", None) if taus is not None and calibrate else None
     device = torch.device(device) if device is not None else next(network.parameters()).device
     # datasets of one exact shape batch without padding, which the numpy path needs
     use_numpy = backend == "numpy" or (backend == "auto" and device.type == "cpu" and numpy_supports(network))
@@ -57,10 +56,12 @@ def predict_many(
     quants = None if taus is None else np.zeros((len(xs), len(taus)))
     groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
     for i, (x, y) in enumerate(zip(xs, ys)):
-        shape = (int(x.shape[1]), int(y.shape[1]))
-        groups[(int(x.shape[0]), *shape) if use_numpy else shape].append(i)
+        n, dim_x, dim_y = int(x.shape[0]), int(x.shape[1]), int(y.shape[1])
+        cell = None if tau_map is None else tau_map.cell(n, dim_x, dim_y)  # one tau map per pass
+        groups[(cell, n, dim_x, dim_y) if use_numpy else (cell, dim_x, dim_y)].append(i)
     for key, members in groups.items():
         dim_x, dim_y = key[-2:]
+        pass_taus = taus if tau_map is None else tau_map(taus, xs[members[0]].shape[0], dim_x, dim_y).tolist()
         members.sort(key=lambda i: xs[i].shape[0])
         start = 0
         while start < len(members):
@@ -74,9 +75,9 @@ def predict_many(
             chunk = members[start:stop]
             cells = len(chunk) * n_max * (dim_x + dim_y)
             if use_numpy and (backend == "numpy" or cells <= NUMPY_MAX_CELLS):
-                mean, quant = _numpy_pass(network, [xs[i] for i in chunk], [ys[i] for i in chunk], taus)
+                mean, quant = _numpy_pass(network, [xs[i] for i in chunk], [ys[i] for i in chunk], pass_taus)
             else:
-                mean, quant = _torch_pass(network, [xs[i] for i in chunk], [ys[i] for i in chunk], taus, device)
+                mean, quant = _torch_pass(network, [xs[i] for i in chunk], [ys[i] for i in chunk], pass_taus, device)
             means[chunk] = mean
             if quants is not None:
                 quants[chunk] = quant

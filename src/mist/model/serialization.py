@@ -99,10 +99,10 @@ def load_model_file(card_path: str | Path, device: str | torch.device = "cpu") -
     network.card = card
     network.tau_map = None
     if "tau_calibration" in card:
-        from mist.model.calibration import TauMap
+        from mist.model.calibration import CalibrationMaps
 
         try:
-            network.tau_map = TauMap.from_dict(card["tau_calibration"])
+            network.tau_map = CalibrationMaps.from_dict(card["tau_calibration"])
         except MistError as exc:
             raise MistError(f"model card {str(card_path)!r}: {exc}") from exc
     return network.to(device).eval(), card
