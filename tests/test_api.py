@@ -103,6 +103,16 @@ def test_constant_columns(test_model_card):
     assert zero.estimate == zero.low == zero.high == 0.0
 
 
+def test_many_more_columns_than_rows_warns(test_model_card):
+    rng = np.random.default_rng(0)
+    with pytest.warns(MistWarning, match="42 columns .* for 10 rows"):
+        r = api.estimate(rng.normal(size=(10, 21)), rng.normal(size=(10, 21)), model=test_model_card)
+    assert any("unreliable" in note for note in r.notes)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MistWarning)
+        api.estimate(rng.normal(size=(10, 20)), rng.normal(size=(10, 20)), model=test_model_card)
+
+
 def test_discrete_data_warns(test_model_card):
     rng = np.random.default_rng(0)
     with pytest.warns(MistWarning, match="looks discrete"):
