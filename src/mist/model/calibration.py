@@ -80,8 +80,10 @@ def tau_map_from_coverage(grid_taus: np.ndarray, coverage: np.ndarray) -> TauMap
     return TauMap(levels[inside], grid_taus[first[inside]])
 
 
-def _bin(value: int, edges: tuple[int, ...]) -> int:
-    return int(np.searchsorted(edges, value, side="right"))
+def cell_key(n: int, dim_x: int, dim_y: int, n_edges: tuple[int, ...] = N_EDGES,
+             dim_edges: tuple[int, ...] = DIM_EDGES) -> tuple[int, int]:
+    """(n bin, dim_x + dim_y bin) of a dataset's shape; a value equal to an edge starts the next bin."""
+    return (int(np.searchsorted(n_edges, n, side="right")), int(np.searchsorted(dim_edges, dim_x + dim_y, side="right")))
 
 
 class CalibrationMaps:
@@ -104,12 +106,15 @@ class CalibrationMaps:
 
     def cell(self, n: int, dim_x: int, dim_y: int) -> tuple[int, int] | None:
         """The cell of a dataset's shape, or None where the overall map applies."""
-        key = (_bin(n, self.n_edges), _bin(dim_x + dim_y, self.dim_edges))
+        key = cell_key(n, dim_x, dim_y, self.n_edges, self.dim_edges)
         return key if key in self.cells else None
 
+    def map_for(self, cell: tuple[int, int] | None) -> TauMap:
+        """The map of a cell returned by :meth:`cell` (None: the overall map)."""
+        return self.overall if cell is None else self.cells[cell]
+
     def __call__(self, taus, n: int, dim_x: int, dim_y: int) -> np.ndarray:
-        key = self.cell(n, dim_x, dim_y)
-        return (self.overall if key is None else self.cells[key])(taus)
+        return self.map_for(self.cell(n, dim_x, dim_y))(taus)
 
     def to_dict(self) -> dict:
         return {"n_edges": list(self.n_edges), "dim_edges": list(self.dim_edges), "overall": self.overall.to_dict(),
@@ -136,7 +141,7 @@ def fit_calibration(network, xs, ys, mi, grid_taus: np.ndarray = GRID_TAUS,
     _, quant = predict_many(network, xs, ys, list(grid_taus), calibrate=False)
     below = np.asarray(mi, float)[:, None] <= quant
     overall = tau_map_from_coverage(grid_taus, below.mean(0))
-    keys = np.array([(_bin(x.shape[0], N_EDGES), _bin(x.shape[1] + y.shape[1], DIM_EDGES)) for x, y in zip(xs, ys)])
+    keys = np.array([cell_key(x.shape[0], x.shape[1], y.shape[1]) for x, y in zip(xs, ys)])
     cells = {}
     for key in {tuple(k) for k in keys.tolist()}:
         members = np.all(keys == key, axis=1)

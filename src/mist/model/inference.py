@@ -61,7 +61,7 @@ def predict_many(
         groups[(cell, n, dim_x, dim_y) if use_numpy else (cell, dim_x, dim_y)].append(i)
     for key, members in groups.items():
         dim_x, dim_y = key[-2:]
-        pass_taus = taus if tau_map is None else tau_map(taus, xs[members[0]].shape[0], dim_x, dim_y).tolist()
+        pass_taus = taus if tau_map is None else tau_map.map_for(key[0])(taus).tolist()
         members.sort(key=lambda i: xs[i].shape[0])
         start = 0
         while start < len(members):
