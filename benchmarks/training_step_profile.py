@@ -96,16 +96,18 @@ def main() -> None:
     rows = []
     for p in args.presets.split(","):
         for c in (int(v) for v in args.cells.split(",")):
-            r = profile(p, c, args.steps, device)
-            rows.append(r)
-            print(f"{r['preset']:<7}{r['cells']:>10}{r['datasets_per_step']:>10.0f}{r['data_ms']:>9.1f}{r['model_ms']:>9.1f}"
-                  f"{r['data_sets_s']:>12.0f}{r['model_sets_s']:>13.0f}{r['total_sets_s']:>12.0f}", flush=True)
+            rows.append(profile(p, c, args.steps, device))
+            print(_row(rows[-1]), flush=True)
     if args.trace:
         trace(int(args.cells.split(",")[-1]), device)
-    print(header)
+    print(header)  # the table again, last, so it ends the output
     for r in rows:
-        print(f"{r['preset']:<7}{r['cells']:>10}{r['datasets_per_step']:>10.0f}{r['data_ms']:>9.1f}{r['model_ms']:>9.1f}"
-              f"{r['data_sets_s']:>12.0f}{r['model_sets_s']:>13.0f}{r['total_sets_s']:>12.0f}")
+        print(_row(r))
+
+
+def _row(r: dict) -> str:
+    return (f"{r['preset']:<7}{r['cells']:>10}{r['datasets_per_step']:>10.0f}{r['data_ms']:>9.1f}{r['model_ms']:>9.1f}"
+            f"{r['data_sets_s']:>12.0f}{r['model_sets_s']:>13.0f}{r['total_sets_s']:>12.0f}")
 
 
 if __name__ == "__main__":
