@@ -4,7 +4,8 @@ Prints milliseconds per estimate at n = 100, 500, 2,000 and dim_x = dim_y = 1, 8
 machine, for mist (one call, batch of one), the same forward pass through the PyTorch module
 (``backend="torch"``, what ``estimate`` ran before the NumPy path) and KSG (k=5) on the same
 data, with the ratio KSG / mist; then datasets/s of ``estimate_many`` on 1,000 datasets of
-n = 200, d = 4.
+n = 200, d = 4; then ``predict_many``'s two CPU backends on batches of several sizes (what
+"auto" chooses between).
 
     python benchmarks/api_speed.py [--model default]
 """
@@ -64,6 +65,13 @@ def main() -> None:
         ksg.estimate(x, y)
     ksg_rate = 100 / (time.perf_counter() - t)
     print(f"estimate_many: {1000 / elapsed:.0f} datasets/s (1,000 datasets, n=200, d=4); KSG one by one: {ksg_rate:.0f} datasets/s")
+    print(f"\npredict_many backends\n{'datasets':>8} {'n':>5} {'d':>3} {'numpy (ms)':>11} {'torch (ms)':>11}")
+    for count, n, d in [(1, 500, 32), (20, 500, 32), (200, 50, 1), (1000, 200, 4)]:
+        b = sample_datasets("multi_normal-sparse-base", n, d, d, count, seed=2)
+        xs, ys = list(b.x.numpy()), list(b.y.numpy())
+        t_numpy, t_torch = (best_time(lambda: predict_many(network, xs, ys, [0.05, 0.5, 0.95], backend=backend), 5)
+                            for backend in ("numpy", "torch"))
+        print(f"{count:>8} {n:>5} {d:>3} {t_numpy * 1e3:>11.1f} {t_torch * 1e3:>11.1f}", flush=True)
 
 
 if __name__ == "__main__":

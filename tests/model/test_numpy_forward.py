@@ -8,7 +8,8 @@ from mist.distributions import sample_datasets
 from mist.model import MISTNetwork, ModelConfig
 from mist.model import canonical
 from mist.model.inference import predict_many
-from mist.model.numpy_forward import NumpyForward, normal_scores, numpy_forward_for, supports
+from mist.model import numpy_forward
+from mist.model.numpy_forward import NumpyForward, copula_summary, normal_scores, numpy_forward_for, supports
 from mist.weights import load_model
 
 TAUS = [0.05, 0.25, 0.5, 0.75, 0.95]
@@ -103,3 +104,29 @@ def test_cached_engine_follows_parameter_updates():
     after = numpy_forward_for(network)(batch.x.numpy(), batch.y.numpy())[0]
     assert not np.allclose(before, after)
     np.testing.assert_allclose(after, torch_forward(network.eval(), batch.x, batch.y)[0], atol=1e-4)
+
+
+def test_looped_and_batched_linear_algebra_agree(monkeypatch):
+    # one or two datasets go through direct LAPACK calls, larger batches through NumPy's batched
+    # routines: both must give the same statistics
+    batch = sample_datasets("multi_student-dense-base", 200, 5, 3, 6, seed=4)
+    values = np.concatenate([batch.x.numpy(), batch.y.numpy()], axis=-1)
+    columns = np.ascontiguousarray(normal_scores(values).transpose(0, 2, 1))
+    monkeypatch.setattr(numpy_forward, "LAPACK_LOOP_MAX", 8)
+    looped = copula_summary(columns, 5)
+    monkeypatch.setattr(numpy_forward, "LAPACK_LOOP_MAX", 0)
+    batched = copula_summary(columns, 5)
+    for a, b in zip(looped, batched):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+    singular = np.zeros((1, 4, 4), dtype=np.float32)
+    for limit in (8, 0):
+        monkeypatch.setattr(numpy_forward, "LAPACK_LOOP_MAX", limit)
+        with pytest.raises(np.linalg.LinAlgError):
+            numpy_forward._canonical(singular, 2)
+
+
+@pytest.mark.parametrize("shape", [(3, 7), (64, 192)])  # below and above the switch to PyTorch's kernel
+def test_gelu_matches_torch(shape):
+    x = 3 * np.random.default_rng(0).normal(size=shape).astype(np.float32)
+    expected = torch.nn.functional.gelu(torch.tensor(x)).numpy()
+    np.testing.assert_allclose(numpy_forward._gelu(x), expected, atol=2e-6)

@@ -14,11 +14,10 @@ from mist.model.numpy_forward import supports as numpy_supports
 
 
 BACKENDS = ("auto", "torch", "numpy")
-#: Largest pass (datasets x rows x columns) that "auto" sends to NumPy. NumPy runs on one thread
-#: and wins on small passes (per-operation overhead dominates); PyTorch's threaded kernels win
-#: on large ones (benchmarks/api_speed.py: one n=500, d=32 dataset, 32,000 cells: NumPy 9 ms,
-#: PyTorch 16 ms; 20 of them: 157 ms against 127 ms).
-NUMPY_MAX_CELLS = 50_000
+# "auto" sends every CPU pass of a statistics-only network to NumPy: on one thread it beat
+# PyTorch's two at every size measured (python benchmarks/api_speed.py, its backend table): one n=500,
+# d=32 dataset 5.9 ms against 14.0; 20 of them 72 ms against 90; 1,000 of n=200, d=4 203 ms
+# against 331.
 
 
 @torch.no_grad()
@@ -39,8 +38,7 @@ def predict_many(
     Backends: "torch" pads datasets of one (dim_x, dim_y) to the longest of a pass (rows masked,
     taken in order of n so little is padded); "numpy" (:mod:`mist.model.numpy_forward`) batches
     datasets of one exact shape, several times faster on CPU for the statistics-only models;
-    "auto" takes numpy for passes of at most ``NUMPY_MAX_CELLS`` values when the network is on
-    the CPU and has no cell trunk, torch otherwise.
+    "auto" takes numpy when the network is on the CPU and has no cell trunk, torch otherwise.
     With ``calibrate`` (the default), a network whose card holds a ``tau_calibration``
     (``network.tau_map``, :mod:`mist.model.calibration`) answers tau with the calibrated quantile
     of the dataset's (n, dim_x + dim_y) cell.
@@ -73,8 +71,7 @@ def predict_many(
                     break
                 stop += 1
             chunk = members[start:stop]
-            cells = len(chunk) * n_max * (dim_x + dim_y)
-            if use_numpy and (backend == "numpy" or cells <= NUMPY_MAX_CELLS):
+            if use_numpy:
                 mean, quant = _numpy_pass(network, [xs[i] for i in chunk], [ys[i] for i in chunk], pass_taus)
             else:
                 mean, quant = _torch_pass(network, [xs[i] for i in chunk], [ys[i] for i in chunk], pass_taus, device)

@@ -1,12 +1,23 @@
 """The forward pass of a statistics-only :class:`MISTNetwork` in NumPy, for CPU inference.
 
 Why: one forward pass is a few hundred small operations, and eager PyTorch spends 10-30 us of
-dispatch on each on a small CPU, more than the arithmetic: 5-6 ms per pass at n=500, d=1, where
-this path takes about 2 ms (benchmarks/api_speed.py prints both). Ranks come from one sort of
-packed integer keys, and a lookup table replaces the inverse normal CDF of the ranks. The PyTorch module stays the one definition
-of the model (training, gradients, GPU, the cell trunk); this module reads its weights and must
-agree with it: tests/model/test_numpy_forward.py checks both on the same inputs. Both compute in
-float32 (the ranks of float32 values, as the PyTorch path casts its input to float32 first).
+dispatch on each on a small CPU, more than the arithmetic (benchmarks/api_speed.py prints both
+paths). The PyTorch module stays the one definition of the model (training, gradients, GPU, the
+cell trunk); this module reads its weights and must agree with it: tests/model/test_numpy_forward.py
+checks both on the same inputs. Both compute in float32 (the ranks of float32 values, as the
+PyTorch path casts its input to float32 first).
+
+What makes it fast, each measured on a 2-core CPU at n=500, dim_x = dim_y = 32:
+- data stay column-major, (B, D, N), so every per-column reduction and the correlation matrix
+  read contiguous memory;
+- ranks come from one sort of packed integer keys, and a lookup table replaces the inverse
+  normal CDF of the ranks; ties are resolved only in the columns that have them;
+- GELU goes through PyTorch's vectorised kernel (SciPy's erf is 8-25x slower);
+- each layer norm's scale and shift are folded into the linear layer it feeds, the attention's
+  1/sqrt(e) into its query weights, and its side bias reduced to one number per head (softmax
+  ignores what is added to a whole row);
+- the small Cholesky, triangular solves and SVD of one or two datasets call LAPACK directly
+  (NumPy's batched linalg costs 20-80 us of set-up per call).
 
 Shapes: B datasets, N rows (all real: datasets of one shape are batched, none padded),
 D = dim_x + dim_y columns.
@@ -16,11 +27,20 @@ from __future__ import annotations
 
 import itertools
 import math
+import sys
 import weakref
 from functools import lru_cache
 
 import numpy as np
+import torch
+from scipy.linalg import lapack
 from scipy.special import erf, ndtri
+
+# the two 32-bit halves of a uint64 in memory: (low word, high word)
+_LOW, _HIGH = (0, 1) if sys.byteorder == "little" else (1, 0)
+#: Up to this many (B) correlation matrices, the linear algebra loops over direct LAPACK calls;
+#: above, NumPy's batched routines win (one set-up for the whole batch).
+LAPACK_LOOP_MAX = 8
 
 
 def supports(network) -> bool:
@@ -35,78 +55,130 @@ def _half_rank_scores(n: int) -> np.ndarray:
     return ndtri((np.arange(2 * n - 1) / 2.0 + 0.5) / n).astype(np.float32)
 
 
-def _sort_rows(columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sort each row of a float32 array (..., N): (order, sorted-value keys).
+def _sort_columns(columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sort each row of a float32 array (R, N): (order, sorted-value keys), both uint32 (R, N).
 
     One sort of uint64 keys (an order-preserving integer image of the value in the high 32 bits,
     the position in the low bits) instead of an argsort: about twice as fast, and equal values
     stay equal (-0.0 is first made +0.0).
     """
     bits = (columns + np.float32(0.0)).view(np.int32)
-    keys = (bits ^ ((bits >> 31) | np.int32(-(2**31)))).view(np.uint32).astype(np.uint64)
-    packed = np.sort((keys << np.uint64(32)) | np.arange(columns.shape[-1], dtype=np.uint64), axis=-1)
-    return (packed & np.uint64(0xFFFFFFFF)).astype(np.intp), packed >> np.uint64(32)
+    packed = (bits ^ ((bits >> 31) | np.int32(-(2**31)))).view(np.uint32).astype(np.uint64)
+    packed <<= np.uint64(32)
+    packed |= np.arange(columns.shape[-1], dtype=np.uint64)
+    packed.sort(axis=-1)
+    words = packed.view(np.uint32).reshape(*packed.shape, 2)
+    return words[..., _LOW], words[..., _HIGH]
+
+
+def _tied_ranks(tied: np.ndarray) -> np.ndarray:
+    """Twice the average rank at each sorted position, (R, N), from tied (R, N - 1): whether
+    each sorted value equals the next."""
+    r, n = tied.shape[0], tied.shape[1] + 1
+    position = np.broadcast_to(np.arange(n), (r, n))
+    starts = np.ones((r, n), dtype=bool)
+    starts[:, 1:] = ~tied
+    ends = np.ones((r, n), dtype=bool)
+    ends[:, :-1] = ~tied
+    first = np.maximum.accumulate(np.where(starts, position, 0), axis=-1)
+    last = np.minimum.accumulate(np.where(ends, position, n - 1)[:, ::-1], axis=-1)[:, ::-1]
+    return first + last
+
+
+def column_normal_scores(columns: np.ndarray) -> np.ndarray:
+    """Per-column normal scores Phi^-1((rank + 1/2) / n), ties given their average rank.
+
+    Column-major: (B, D, N) float32 -> (B, D, N) float32.
+    """
+    b, d, n = columns.shape
+    order, ordered = _sort_columns(columns.reshape(b * d, n))
+    table = _half_rank_scores(n)
+    sorted_scores = np.empty((b * d, n), dtype=np.float32)
+    sorted_scores[:] = table[::2]
+    tied = ordered[:, 1:] == ordered[:, :-1]
+    rows = np.flatnonzero(tied.any(-1))
+    if rows.size:  # average rank r sits at index 2r of the table
+        sorted_scores[rows] = table[_tied_ranks(tied[rows])]
+    # scatter back to row order through flat indices (several times faster than put_along_axis)
+    scores = np.empty(b * d * n, dtype=np.float32)
+    scores[order + np.arange(0, b * d * n, n)[:, None]] = sorted_scores
+    return scores.reshape(b, d, n)
 
 
 def normal_scores(values: np.ndarray) -> np.ndarray:
-    """Per-column normal scores Phi^-1((rank + 1/2) / n), ties given their average rank.
+    """Per-column normal scores, as :func:`mist.model.canonical.normal_scores`.
 
-    Same transform as :func:`mist.model.canonical.normal_scores`. Shape: (B, N, D) -> (B, N, D).
+    Shape: (B, N, D) -> (B, N, D) (a transposed view of the column-major result).
     """
-    b, n, d = values.shape
-    columns = np.ascontiguousarray(values.transpose(0, 2, 1), dtype=np.float32)  # (B, D, N)
-    order, ordered = _sort_rows(columns)
-    table = _half_rank_scores(n)
-    tied = ordered[..., 1:] == ordered[..., :-1]
-    if not tied.any():
-        sorted_scores = np.broadcast_to(table[::2], columns.shape)
-    else:
-        position = np.broadcast_to(np.arange(n), columns.shape)
-        starts = np.ones(columns.shape, dtype=bool)
-        starts[..., 1:] = ~tied
-        ends = np.ones(columns.shape, dtype=bool)
-        ends[..., :-1] = ~tied
-        first = np.maximum.accumulate(np.where(starts, position, 0), axis=-1)
-        last = np.minimum.accumulate(np.where(ends, position, n - 1)[..., ::-1], axis=-1)[..., ::-1]
-        sorted_scores = table[first + last]  # average rank r sits at index 2r = first + last
-    # scatter back to row order through flat indices (several times faster than put_along_axis)
-    scores = np.empty(columns.size, dtype=np.float32)
-    scores[(order + np.arange(0, columns.size, n).reshape(b, d, 1)).ravel()] = sorted_scores.ravel()
-    scores = scores.reshape(b, d, n)
-    return scores.transpose(0, 2, 1)
+    columns = np.ascontiguousarray(np.asarray(values).transpose(0, 2, 1), dtype=np.float32)
+    return column_normal_scores(columns).transpose(0, 2, 1)
 
 
-def standardize(values: np.ndarray, clip: float = 8.0) -> np.ndarray:
-    """Per-column (x - mean) / std, then c * tanh(x / c), as :func:`mist.model.canonical.standardize`."""
-    centred = values - values.mean(1, keepdims=True)
-    z = centred / np.sqrt((centred**2).mean(1, keepdims=True) + 1e-12)
+def standardize(columns: np.ndarray, clip: float = 8.0) -> np.ndarray:
+    """Per-column (x - mean) / std, then c * tanh(x / c), as :func:`mist.model.canonical.standardize`.
+
+    Column-major: (B, D, N) -> (B, D, N).
+    """
+    centred = columns - columns.mean(-1, keepdims=True)
+    z = centred / np.sqrt((centred**2).mean(-1, keepdims=True) + 1e-12)
     return clip * np.tanh(z / clip)
 
 
-def copula_summary(z: np.ndarray, dim_x: int, top: int = 3) -> tuple[np.ndarray, np.ndarray]:
-    """Canonical correlations (B, min(dx, dy)) and per-column summaries (B, D, top + 4), as
-    :func:`mist.model.canonical.copula_summary` (see there for what each entry means)."""
-    n = z.shape[1]
-    centred = z - z.mean(1, keepdims=True)
-    zs = centred / np.sqrt((centred**2).sum(1, keepdims=True) / n + 1e-12)
-    corr = zs.transpose(0, 2, 1) @ zs / n
-    d = corr.shape[-1]
-    eye = np.eye(d, dtype=z.dtype)
+def _canonical(c: np.ndarray, dim_x: int) -> tuple[np.ndarray, np.ndarray]:
+    """Canonical correlations (B, min(dx, dy)), largest first, and each column's squared multiple
+    correlation with the other side (B, D), from correlation matrices c (B, D, D)."""
+    if c.shape[0] > LAPACK_LOOP_MAX:
+        lx = np.linalg.cholesky(c[:, :dim_x, :dim_x])
+        ly = np.linalg.cholesky(c[:, dim_x:, dim_x:])
+        cross = c[:, :dim_x, dim_x:]
+        left = np.linalg.solve(lx, cross)  # Lx^-1 Sxy, (B, dx, dy)
+        right = np.linalg.solve(ly, cross.transpose(0, 2, 1))  # Ly^-1 Syx, (B, dy, dx)
+        whitened = np.linalg.solve(ly, left.transpose(0, 2, 1))
+        canonical = np.linalg.svd(whitened, compute_uv=False)
+        r2 = np.concatenate([(right**2).sum(1), (left**2).sum(1)], axis=1)
+    else:
+        canonical = np.empty((c.shape[0], min(dim_x, c.shape[1] - dim_x)), dtype=c.dtype)
+        r2 = np.empty(c.shape[:2], dtype=c.dtype)
+        for i, ci in enumerate(c):
+            lx = _lapack(lapack.spotrf, ci[:dim_x, :dim_x], lower=1)
+            ly = _lapack(lapack.spotrf, ci[dim_x:, dim_x:], lower=1)
+            cross = ci[:dim_x, dim_x:]
+            left = _lapack(lapack.strtrs, lx, cross, lower=1)
+            right = _lapack(lapack.strtrs, ly, cross.T, lower=1)
+            whitened = _lapack(lapack.strtrs, ly, left.T, lower=1)
+            canonical[i] = lapack.sgesdd(whitened, compute_uv=0)[1]
+            r2[i, :dim_x] = (right**2).sum(0)
+            r2[i, dim_x:] = (left**2).sum(0)
+    return canonical.clip(0.0, 1.0 - 1e-6), r2.clip(0.0, 1.0 - 1e-6)
+
+
+def _lapack(routine, *args, **kwargs) -> np.ndarray:
+    out, info = routine(*args, **kwargs)
+    if info != 0:  # what np.linalg raises, so both branches fail alike
+        raise np.linalg.LinAlgError(f"{routine.__name__} failed (info={info}): matrix not positive definite")
+    return out
+
+
+def copula_summary(columns: np.ndarray, dim_x: int, top: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """Canonical correlations (B, min(dx, dy)) and per-column summaries (B, D, top + 4) of
+    column-major scores (B, D, N), as :func:`mist.model.canonical.copula_summary` (see there for
+    what each entry means)."""
+    b, d, n = columns.shape
+    zs = columns - columns.mean(-1, keepdims=True)
+    squares = zs * zs
+    inv_var = 1.0 / (squares.sum(-1) / n + np.float32(1e-12))  # (B, D)
+    zs *= np.sqrt(inv_var)[..., None]  # in place: these arrays are the largest of the pass
+    corr = zs @ zs.transpose(0, 2, 1)
+    corr /= n
+    eye = np.eye(d, dtype=columns.dtype)
     # Ledoit-Wolf shrinkage towards the identity
     mu = np.trace(corr, axis1=-2, axis2=-1) / d
     delta = ((corr - mu[:, None, None] * eye) ** 2).sum((-2, -1)) / d
-    fourth = ((zs * zs).sum(-1) ** 2).sum(-1)
+    row_norms = (inv_var[:, None, :] @ squares)[:, 0]  # sum over columns of zs^2, (B, N)
+    fourth = (row_norms * row_norms).sum(-1)
     beta = np.minimum((fourth / n - (corr**2).sum((-2, -1))) / (n * d), delta)
     lam = np.where(delta > 0, beta / np.maximum(delta, 1e-12), 1.0).clip(0, 1)[:, None, None]
-    c = (1 - lam) * corr + lam * eye
-    lx = np.linalg.cholesky(c[:, :dim_x, :dim_x])
-    ly = np.linalg.cholesky(c[:, dim_x:, dim_x:])
-    cross = c[:, :dim_x, dim_x:]
-    left = np.linalg.solve(lx, cross)  # Lx^-1 Sxy, (B, dx, dy)
-    right = np.linalg.solve(ly, cross.transpose(0, 2, 1))  # Ly^-1 Syx, (B, dy, dx)
-    whitened = np.linalg.solve(ly, left.transpose(0, 2, 1))
-    canonical = np.linalg.svd(whitened, compute_uv=False).clip(0.0, 1.0 - 1e-6)
-    r2_multiple = np.concatenate([(right**2).sum(1), (left**2).sum(1)], axis=1).clip(0.0, 1.0 - 1e-6)
+    canonical, r2_multiple = _canonical(((1 - lam) * corr + lam * eye).astype(columns.dtype, copy=False), dim_x)
 
     r2 = corr**2
     side = np.arange(d) < dim_x
@@ -116,20 +188,18 @@ def copula_summary(z: np.ndarray, dim_x: int, top: int = 3) -> tuple[np.ndarray,
     k = min(top, d - 1)
     best = -np.sort(-other, axis=-1)[..., :k]
     if k < top:
-        best = np.concatenate([best, np.zeros((*best.shape[:-1], top - k), dtype=z.dtype)], axis=-1)
-    n_other = np.where(side, d - dim_x, dim_x).astype(z.dtype)
-    n_own = np.maximum(np.where(side, dim_x - 1, d - dim_x - 1), 1).astype(z.dtype)
-    columns = np.concatenate([best, (other.sum(-1) / n_other)[..., None], own.max(-1)[..., None],
+        best = np.concatenate([best, np.zeros((*best.shape[:-1], top - k), dtype=columns.dtype)], axis=-1)
+    n_other = np.where(side, d - dim_x, dim_x).astype(columns.dtype)
+    n_own = np.maximum(np.where(side, dim_x - 1, d - dim_x - 1), 1).astype(columns.dtype)
+    summary = np.concatenate([best, (other.sum(-1) / n_other)[..., None], own.max(-1)[..., None],
                               (own.sum(-1) / n_own)[..., None], r2_multiple[..., None]], axis=-1)
-    return canonical, columns
+    return canonical, summary
 
 
 @lru_cache(maxsize=1024)
 def _context_row(n: int, dim_x: int, dim_y: int) -> np.ndarray:
     """The network's shape features (``MISTNetwork.context``) for one (n, dim_x, dim_y), (6,):
     computed by the module itself, once per shape, so there is one definition of them."""
-    import torch
-
     from mist.model.network import MISTNetwork
 
     row = MISTNetwork.context(torch.ones(1, n, dtype=torch.bool), dim_x, dim_y)[0].numpy()
@@ -137,9 +207,16 @@ def _context_row(n: int, dim_x: int, dim_y: int) -> np.ndarray:
     return row
 
 
+#: Below this many values SciPy's erf is quicker (PyTorch's call costs a fixed 30-50 us here).
+_TORCH_GELU_MIN = 2048
+
+
 def _gelu(x: np.ndarray) -> np.ndarray:
-    """Exact (erf) GELU, as ``nn.GELU()``."""
-    return 0.5 * x * (1.0 + erf(x * np.float32(math.sqrt(0.5))))
+    """Exact (erf) GELU, as ``nn.GELU()``; large arrays through PyTorch's vectorised kernel on
+    the same memory (SciPy's erf costs ~17 ns a value, 8x more at 64 x 192 values)."""
+    if x.size < _TORCH_GELU_MIN:
+        return 0.5 * x * (1.0 + erf(x * np.float32(math.sqrt(0.5))))
+    return torch.nn.functional.gelu(torch.from_numpy(x)).numpy()
 
 
 def _softplus(x: np.ndarray) -> np.ndarray:
@@ -150,23 +227,36 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * x))
 
 
-def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float = 1e-5) -> np.ndarray:
+def _normalize(x: np.ndarray, eps: float = 1e-5) -> np.ndarray:
+    """Layer norm without its scale and shift (those are folded into the next linear layer)."""
     centred = x - x.mean(-1, keepdims=True)
-    return centred / np.sqrt((centred**2).mean(-1, keepdims=True) + eps) * weight + bias
+    centred *= 1.0 / np.sqrt((centred * centred).mean(-1, keepdims=True) + np.float32(eps))
+    return centred
 
 
-_BLAS_CONTROLLER = None
+class _OneBlasThread:
+    """A context limiting the BLAS libraries NumPy and SciPy use to one thread: these matrices
+    are small, and OpenBLAS's threads made one d=32 pass 8x slower on a 2-core machine (51 ms
+    against 6 ms). Talks to the libraries directly: threadpoolctl's ``limit`` costs ~35 us a
+    call, this ~10 us."""
 
+    libraries = None
 
-def _one_blas_thread():
-    """A context limiting NumPy's BLAS to one thread: these matrices are small, and OpenBLAS's
-    threads made one d=32 pass 8x slower on a 2-core machine (51 ms against 6 ms)."""
-    global _BLAS_CONTROLLER
-    if _BLAS_CONTROLLER is None:
-        from threadpoolctl import ThreadpoolController
+    def __enter__(self):
+        if _OneBlasThread.libraries is None:
+            from threadpoolctl import ThreadpoolController
 
-        _BLAS_CONTROLLER = ThreadpoolController()
-    return _BLAS_CONTROLLER.limit(limits=1, user_api="blas")
+            _OneBlasThread.libraries = ThreadpoolController().select(user_api="blas").lib_controllers
+        self.saved = [(lib, lib.get_num_threads()) for lib in self.libraries]
+        for lib, threads in self.saved:
+            if threads != 1:
+                lib.set_num_threads(1)
+        return self
+
+    def __exit__(self, *exc):
+        for lib, threads in self.saved:
+            if threads != 1:
+                lib.set_num_threads(threads)
 
 
 class NumpyForward:
@@ -180,15 +270,29 @@ class NumpyForward:
         if not supports(network):
             raise ValueError("NumpyForward covers networks without the cell trunk and with the statistics branch")
         self.config = network.config
-        self.p = {k: v.detach().cpu().float().numpy() for k, v in network.state_dict().items()}
+        p = {k: v.detach().cpu().float().numpy().copy() for k, v in network.state_dict().items()}
         # weights pre-transposed so each layer is one x @ w + b
-        for key in [k for k in self.p if k.endswith(".weight") and self.p[k].ndim == 2]:
-            self.p[key] = np.ascontiguousarray(self.p[key].T)
+        for key in [k for k in p if k.endswith(".weight") and p[k].ndim == 2]:
+            p[key] = np.ascontiguousarray(p[key].T)
+        width = self.config.stats_width
+        for i in range(self.config.column_blocks if self.config.use_column_stats else 0):
+            name = f"stats.column_attention.{i}"
+            _fold_norm(p, f"{name}.norm", f"{name}.qkv")
+            _fold_norm(p, f"{name}.norm_ff", f"{name}.ff.0")
+            scale = np.float32(1.0 / math.sqrt(width // self.config.heads))
+            p[f"{name}.qkv.weight"][:, :width] *= scale  # the queries come first
+            p[f"{name}.qkv.bias"][:width] *= scale
+            # softmax ignores a constant added to a whole row, so the across-side bias can be
+            # subtracted from every score, leaving (same - across) on same-side pairs only
+            bias = p.pop(f"{name}.side_bias")
+            p[f"{name}.same_side"] = (bias[:, 1] - bias[:, 0])[:, None, None]
+        self.p = p
 
     def _linear(self, x: np.ndarray, name: str) -> np.ndarray:
         weight = self.p[f"{name}.weight"]
         # one 2-D GEMM: stacked 3-D matmuls go through a slower path in NumPy
-        out = x.reshape(-1, x.shape[-1]) @ weight + self.p[f"{name}.bias"]
+        out = x.reshape(-1, x.shape[-1]) @ weight
+        out += self.p[f"{name}.bias"]
         return out.reshape(*x.shape[:-1], weight.shape[1])
 
     def _mlp(self, x: np.ndarray, name: str, final_gelu: bool) -> np.ndarray:
@@ -198,33 +302,39 @@ class NumpyForward:
     def _column_attention(self, c: np.ndarray, dim_x: int, name: str) -> np.ndarray:
         b, d, w = c.shape
         heads = self.config.heads
-        e = w // heads
-        qkv = self._linear(_layer_norm(c, self.p[f"{name}.norm.weight"], self.p[f"{name}.norm.bias"]), f"{name}.qkv")
-        q, k, v = qkv.reshape(b, d, 3, heads, e).transpose(2, 0, 3, 1, 4)
-        side = np.arange(d) < dim_x
-        same = (side[:, None] == side[None, :]).astype(np.int64)
-        scores = q @ k.transpose(0, 1, 3, 2) / math.sqrt(e) + self.p[f"{name}.side_bias"][:, same]
-        scores = np.exp(scores - scores.max(-1, keepdims=True))
-        o = (scores / scores.sum(-1, keepdims=True)) @ v
-        c = c + self._linear(o.transpose(0, 2, 1, 3).reshape(b, d, w), f"{name}.out")
-        normed = _layer_norm(c, self.p[f"{name}.norm_ff.weight"], self.p[f"{name}.norm_ff.bias"])
-        return c + self._mlp(normed, f"{name}.ff", final_gelu=False)
+        qkv = self._linear(_normalize(c), f"{name}.qkv").reshape(b, d, 3, heads, w // heads)
+        q, k, v = qkv.transpose(2, 0, 3, 1, 4)  # each (B, H, D, e)
+        scores = q @ k.transpose(0, 1, 3, 2)
+        same_side = self.p[f"{name}.same_side"]
+        scores[..., :dim_x, :dim_x] += same_side
+        scores[..., dim_x:, dim_x:] += same_side
+        scores -= scores.max(-1, keepdims=True)
+        np.exp(scores, out=scores)
+        scores /= scores.sum(-1, keepdims=True)
+        c = c + self._linear((scores @ v).transpose(0, 2, 1, 3).reshape(b, d, w), f"{name}.out")
+        return c + self._mlp(_normalize(c), f"{name}.ff", final_gelu=False)
 
     def __call__(self, x: np.ndarray, y: np.ndarray, taus=None) -> tuple[np.ndarray, np.ndarray | None]:
-        with _one_blas_thread():
+        with _OneBlasThread():
             return self._forward(x, y, taus)
 
     def _forward(self, x, y, taus):
-        x = np.asarray(x, dtype=np.float32)
-        y = np.asarray(y, dtype=np.float32)
+        x, y = np.asarray(x), np.asarray(y)
         b, n, dim_x = x.shape
         dim_y = y.shape[-1]
-        xy = np.concatenate([x, y], axis=-1)
-        z = normal_scores(xy) if self.config.input_transform == "rank" else standardize(xy)
+        d = dim_x + dim_y
+        columns = np.empty((b, d, n), dtype=np.float32)  # the float32 cast happens here, as in torch
+        columns[:, :dim_x] = x.transpose(0, 2, 1)
+        columns[:, dim_x:] = y.transpose(0, 2, 1)
+        z = column_normal_scores(columns) if self.config.input_transform == "rank" else standardize(columns)
         ctx = np.broadcast_to(_context_row(n, dim_x, dim_y), (b, 6))
 
         # statistics branch: scores and squared scores in one batched pass
-        canonical, columns = copula_summary(np.concatenate([z, z * z - 1.0]), dim_x)
+        both = np.empty((2 * b, d, n), dtype=np.float32)
+        both[:b] = z
+        np.multiply(z, z, out=both[b:])
+        both[b:] -= 1.0
+        canonical, columns = copula_summary(both, dim_x)
         r1, r2 = canonical[:b], canonical[b:]
         k = r1.shape[1]
         info1, info2 = -0.5 * np.log1p(-r1 * r1), -0.5 * np.log1p(-r2 * r2)
@@ -234,7 +344,7 @@ class NumpyForward:
         e = self._mlp(feats, "stats.element", final_gelu=True)
         parts = [ctx, e.sum(1) / 8.0, e.mean(1)]
         if self.config.use_column_stats:
-            cf = np.concatenate([columns[:b], columns[b:], np.broadcast_to(ctx[:, None, :], (b, dim_x + dim_y, 6))], axis=-1)
+            cf = np.concatenate([columns[:b], columns[b:], np.broadcast_to(ctx[:, None, :], (b, d, 6))], axis=-1)
             c = self._mlp(cf, "stats.columns", final_gelu=False)
             for i in range(self.config.column_blocks):
                 c = self._column_attention(c, dim_x, f"stats.column_attention.{i}")
@@ -254,6 +364,15 @@ class NumpyForward:
         quantiles = ((offset + out[:, 0])[:, None] + np.float32(0.1) * _softplus(out[:, 1])[:, None] * t
                      + _softplus(out[:, 2:]) @ steps.T)
         return mean, quantiles
+
+
+def _fold_norm(p: dict, norm: str, linear: str) -> None:
+    """Fold layer norm ``norm``'s scale g and shift s into the linear layer (weight W, (in, out);
+    bias c) it feeds: (xhat * g + s) W + c = xhat (g W) + (s W + c)."""
+    scale, shift = p.pop(f"{norm}.weight"), p.pop(f"{norm}.bias")
+    weight = p[f"{linear}.weight"]
+    p[f"{linear}.bias"] = (shift @ weight + p[f"{linear}.bias"]).astype(np.float32)
+    p[f"{linear}.weight"] = np.ascontiguousarray(scale[:, None] * weight, dtype=np.float32)
 
 
 _ENGINES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -279,4 +398,5 @@ def _stamp(tensors) -> tuple:
     return tuple((t._version, t.data_ptr()) for t in tensors)
 
 
-__all__ = ["NumpyForward", "numpy_forward_for", "supports", "normal_scores", "copula_summary", "standardize"]
+__all__ = ["NumpyForward", "numpy_forward_for", "supports", "normal_scores", "column_normal_scores", "copula_summary",
+           "standardize"]
