@@ -7,6 +7,9 @@ data, with the ratio KSG / mist; then datasets/s of ``estimate_many`` on 1,000 d
 n = 200, d = 4; then ``predict_many``'s two CPU backends on batches of several sizes (what
 "auto" chooses between).
 
+Each row's three timings are taken in turn within each round (median over rounds), so their
+ratios hold on a machine whose speed drifts.
+
     python benchmarks/api_speed.py [--model default]
 """
 
@@ -25,20 +28,56 @@ from mist.api import _subsets
 from mist.model.inference import predict_many
 
 
-def best_time(fn, repeat: int) -> float:
-    fn()  # warm-up
-    times = []
+def median_times(fns, repeat: int) -> list[float]:
+    """Median seconds per call of each of ``fns``, timed in turn within each round, so that
+    this shared machine's slow spells fall on all of them alike and their ratios hold."""
+    for fn in fns:
+        fn()  # warm-up
+    times = [[] for _ in fns]
     for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return float(np.median(times))
+        for fn, spent in zip(fns, times):
+            t = time.perf_counter()
+            fn()
+            spent.append(time.perf_counter() - t)
+    return [float(np.median(spent)) for spent in times]
+
+
+def print_stages(network) -> None:
+    """Median microseconds of each building block of one NumPy pass at n = 500, d = 32, each
+    timed alone on the shapes that pass gives it (so warm in cache: their sum undercounts)."""
+    from mist.api import _prepare
+    from mist.model import numpy_forward as nf
+
+    engine = nf.NumpyForward(network)
+    b = sample_datasets("multi_normal-sparse-base", 500, 32, 32, 1, seed=0)
+    x, y = b.x.numpy().astype(np.float64), b.y.numpy().astype(np.float64)
+    columns = np.ascontiguousarray(np.concatenate([x, y], axis=-1).transpose(0, 2, 1), dtype=np.float32)
+    z = nf.column_normal_scores(columns)
+    both = np.concatenate([z, z * z - 1.0])
+    width = network.config.stats_width
+    c = np.random.default_rng(0).normal(size=(1, 64, width)).astype(np.float32)
+    blocks = network.config.column_blocks
+    with nf._OneBlasThread():
+        stages = {
+            "validation (_prepare)": (lambda: _prepare(x[0], y[0]), 1),
+            "normal scores (sort)": (lambda: nf.column_normal_scores(columns), 1),
+            "copula summary": (lambda: nf.copula_summary(both, 32), 1),
+            f"column attention x{blocks}": (lambda: engine._column_attention(c, 32, "stats.column_attention.0"), blocks),
+            "whole NumPy pass": (lambda: engine._forward(x, y, [0.05, 0.5, 0.95]), 1),
+        }
+        print(f"{'stage':<28} {'us':>8}")
+        for name, (fn, times) in stages.items():
+            print(f"{name:<28} {median_times([fn], 200)[0] * 1e6 * times:>8.0f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", default="default")
+    parser.add_argument("--stages", action="store_true",
+                        help="only print what each stage of one n=500, d=32 NumPy pass costs")
     args = parser.parse_args()
+    if args.stages:
+        return print_stages(mist.load_model(args.model))
     print(f"torch threads: {torch.get_num_threads()}")
     print(f"{'n':>6} {'d':>3} {'mist (ms)':>10} {'torch fwd (ms)':>15} {'KSG (ms)':>9} {'KSG/mist':>9}")
     ksg = KSG(k=5)
@@ -47,11 +86,12 @@ def main() -> None:
         for d in (1, 8, 32):
             b = sample_datasets("multi_normal-sparse-base", n, d, d, 1, seed=0)
             x, y = b.x[0].numpy().astype(np.float64), b.y[0].numpy().astype(np.float64)
-            t_mist = best_time(lambda: mist.estimate(x, y, model=args.model), 7)
             parts = [rows for rows in _subsets(x, y)]  # as estimate splits n > 500
-            t_torch = best_time(lambda: predict_many(network, [x[r] for r in parts], [y[r] for r in parts],
-                                                     [0.05, 0.5, 0.95], backend="torch"), 7)
-            t_ksg = best_time(lambda: ksg.estimate(x, y), 3 if n > 500 else 7)
+            t_mist, t_torch, t_ksg = median_times([
+                lambda: mist.estimate(x, y, model=args.model),
+                lambda: predict_many(network, [x[r] for r in parts], [y[r] for r in parts], [0.05, 0.5, 0.95],
+                                     backend="torch"),
+                lambda: ksg.estimate(x, y)], 5 if n > 500 else 15)
             print(f"{n:>6} {d:>3} {t_mist * 1e3:>10.2f} {t_torch * 1e3:>15.2f} {t_ksg * 1e3:>9.2f} {t_ksg / t_mist:>9.1f}",
                   flush=True)
     batch = sample_datasets("multi_normal-dense-base", 200, 4, 4, 1000, seed=1)
@@ -69,8 +109,9 @@ def main() -> None:
     for count, n, d in [(1, 500, 32), (20, 500, 32), (200, 50, 1), (1000, 200, 4)]:
         b = sample_datasets("multi_normal-sparse-base", n, d, d, count, seed=2)
         xs, ys = list(b.x.numpy()), list(b.y.numpy())
-        t_numpy, t_torch = (best_time(lambda: predict_many(network, xs, ys, [0.05, 0.5, 0.95], backend=backend), 5)
-                            for backend in ("numpy", "torch"))
+        t_numpy, t_torch = median_times([lambda backend=backend: predict_many(network, xs, ys, [0.05, 0.5, 0.95],
+                                                                               backend=backend)
+                                         for backend in ("numpy", "torch")], 5)
         print(f"{count:>8} {n:>5} {d:>3} {t_numpy * 1e3:>11.1f} {t_torch * 1e3:>11.1f}", flush=True)
 
 
