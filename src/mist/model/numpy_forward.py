@@ -236,8 +236,8 @@ def _normalize(x: np.ndarray, eps: float = 1e-5) -> np.ndarray:
 
 class _OneBlasThread:
     """A context limiting the BLAS libraries NumPy and SciPy use to one thread: these matrices
-    are small, and OpenBLAS's threads made one d=32 pass 8x slower on a 2-core machine (51 ms
-    against 6 ms). Talks to the libraries directly: threadpoolctl's ``limit`` costs ~35 us a
+    are small, and OpenBLAS's threads made one d=32 pass 10x slower on a 2-core machine (52 ms
+    against 4 ms). Talks to the libraries directly: threadpoolctl's ``limit`` costs ~35 us a
     call, this ~10 us."""
 
     libraries = None
@@ -270,6 +270,7 @@ class NumpyForward:
         if not supports(network):
             raise ValueError("NumpyForward covers networks without the cell trunk and with the statistics branch")
         self.config = network.config
+        # copies: some are scaled in place below, and .numpy() shares the module's memory
         p = {k: v.detach().cpu().float().numpy().copy() for k, v in network.state_dict().items()}
         # weights pre-transposed so each layer is one x @ w + b
         for key in [k for k in p if k.endswith(".weight") and p[k].ndim == 2]:
