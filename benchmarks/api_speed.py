@@ -5,7 +5,8 @@ machine, for mist (one call, batch of one), the same forward pass through the Py
 (``backend="torch"``, what ``estimate`` ran before the NumPy path) and KSG (k=5) on the same
 data, with the ratio KSG / mist; then datasets/s of ``estimate_many`` on 1,000 datasets of
 n = 200, d = 4; then ``predict_many``'s two CPU backends on batches of several sizes (what
-"auto" chooses between).
+"auto" chooses between); then the wall time of fresh processes: a first estimate, `mist demo`,
+and importing torch alone (what a CPU estimate no longer waits for).
 
 Each row's three timings are taken in turn within each round (median over rounds), so their
 ratios hold on a machine whose speed drifts.
@@ -16,6 +17,9 @@ ratios hold on a machine whose speed drifts.
 from __future__ import annotations
 
 import argparse
+import shutil
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -70,14 +74,34 @@ def print_stages(network) -> None:
             print(f"{name:<28} {median_times([fn], 200)[0] * 1e6 * times:>8.0f}")
 
 
+def print_startup(repeat: int = 3) -> None:
+    """Median wall seconds of fresh processes (imports included), as a user or the CLI meets them."""
+    estimate = ("import numpy as np, mist; x = np.random.default_rng(0).normal(size=(500, 8)); "
+                "mist.estimate(x, x + np.random.default_rng(1).normal(size=(500, 8)))")
+    commands = {"first mist.estimate (python -c)": [sys.executable, "-c", estimate],
+                "mist demo": [shutil.which("mist") or "mist", "demo"],
+                "import torch (reference)": [sys.executable, "-c", "import torch"]}
+    print(f"\n{'fresh process':<34} {'s':>6}")
+    for name, command in commands.items():
+        times = []
+        for _ in range(repeat):
+            t = time.perf_counter()
+            subprocess.run(command, check=True, capture_output=True)
+            times.append(time.perf_counter() - t)
+        print(f"{name:<34} {np.median(times):>6.2f}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", default="default")
+    parser.add_argument("--startup", action="store_true", help="only print the fresh-process timings")
     parser.add_argument("--stages", action="store_true",
                         help="only print what each stage of one n=500, d=32 NumPy pass costs")
     args = parser.parse_args()
     if args.stages:
         return print_stages(mist.load_model(args.model))
+    if args.startup:
+        return print_startup()
     print(f"torch threads: {torch.get_num_threads()}")
     print(f"{'n':>6} {'d':>3} {'mist (ms)':>10} {'torch fwd (ms)':>15} {'KSG (ms)':>9} {'KSG/mist':>9}")
     ksg = KSG(k=5)
@@ -113,6 +137,7 @@ def main() -> None:
                                                                                backend=backend)
                                          for backend in ("numpy", "torch")], 5)
         print(f"{count:>8} {n:>5} {d:>3} {t_numpy * 1e3:>11.1f} {t_torch * 1e3:>11.1f}", flush=True)
+    print_startup()
 
 
 if __name__ == "__main__":

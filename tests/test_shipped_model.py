@@ -1,6 +1,9 @@
 """The shipped default model: loads verified, is accurate on held-out data, keeps its invariances."""
 
 import json
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -113,3 +116,17 @@ def test_default_model_quantiles_are_calibrated_on_fresh_training_family_data():
     _, q, _ = predict_learned(network, grid, taus)
     covered = (grid.mi[:, None] <= q).mean(0)
     assert np.all(np.abs(covered - np.array(taus)) < 0.05), covered
+
+
+def test_cpu_estimates_and_classical_estimators_do_not_import_torch():
+    # torch takes seconds to import; the NumPy engine makes a CPU estimate (and the CLI) quick
+    code = ("import sys, numpy as np, mist; from mist.estimators import KSG; "
+            "x = np.random.default_rng(0).normal(size=(300, 2)); y = x[:, :1] + np.random.default_rng(1).normal(size=(300, 1)); "
+            "r = mist.estimate(x, y); KSG().estimate(x, y); "
+            "print(r.model, repr(r.estimate), sorted(m for m in ('torch', 'scipy.stats') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    x = np.random.default_rng(0).normal(size=(300, 2))
+    y = x[:, :1] + np.random.default_rng(1).normal(size=(300, 1))
+    # the same engine in this process (where torch is loaded) gives the same number to the bit
+    assert out == [DEFAULT_MODEL, repr(mist.estimate(x, y).estimate), "[]"]
+    assert isinstance(mist.weights.load_predictor(), mist.model.numpy_forward.NumpyForward)

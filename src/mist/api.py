@@ -145,13 +145,13 @@ def estimate_many(
     A progress bar shows for more than 200 pairs (``progress=False`` hides it).
     """
     from mist.model.inference import predict_many
-    from mist.weights import load_model
+    from mist.weights import load_predictor
 
     level = check_level(level)
     check_choice(large_n, "large_n", LARGE_N)
     scale, unit = _unit(base)
     taus = _taus(level, quantiles)
-    network = load_model(model, device)
+    network = load_predictor(model, device)  # on the CPU a NumPy engine: no torch import
     card = network.card
     name = card.get("name", str(model))
     prepared, xs, ys, owner = [], [], [], []

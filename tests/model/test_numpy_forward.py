@@ -9,7 +9,8 @@ from mist.model import MISTNetwork, ModelConfig
 from mist.model import canonical
 from mist.model.inference import predict_many
 from mist.model import numpy_forward
-from mist.model.numpy_forward import NumpyForward, copula_summary, normal_scores, numpy_forward_for, supports
+from mist.model.numpy_forward import (NumpyForward, copula_summary, normal_scores, numpy_forward_for, state_shapes,
+                                      supports)
 from mist.weights import load_model
 
 TAUS = [0.05, 0.25, 0.5, 0.75, 0.95]
@@ -25,7 +26,7 @@ def torch_forward(network, x, y):
 
 
 def check_agrees(network, x, y, tol=TOL):
-    mean, quantiles = NumpyForward(network)(x, y, TAUS)
+    mean, quantiles = NumpyForward.from_network(network)(x, y, TAUS)
     ref_mean, ref_quantiles = torch_forward(network, x, y)
     scale = 1.0 + np.abs(ref_quantiles).max()
     np.testing.assert_allclose(mean, ref_mean, atol=tol * scale)
@@ -67,9 +68,9 @@ def test_untrained_configs_agree_with_torch(overrides):
 def test_cell_models_are_left_to_torch():
     network = MISTNetwork(ModelConfig(cell_width=8, heads=2, blocks=1, inducing=4, stats_width=16,
                                       head_width=32, quantile_knots=4)).eval()
-    assert not supports(network)
+    assert not supports(network.config)
     with pytest.raises(ValueError, match="cell trunk"):
-        NumpyForward(network)
+        NumpyForward.from_network(network)
     batch = sample_datasets("multi_normal-sparse-base", 30, 2, 2, 2, seed=0)
     mean, _ = predict_many(network, list(batch.x), list(batch.y))  # auto falls back to torch
     assert np.isfinite(mean).all()
@@ -130,3 +131,20 @@ def test_gelu_matches_torch(shape):
     x = 3 * np.random.default_rng(0).normal(size=shape).astype(np.float32)
     expected = torch.nn.functional.gelu(torch.tensor(x)).numpy()
     np.testing.assert_allclose(numpy_forward._gelu(x), expected, atol=2e-6)
+
+
+@pytest.mark.parametrize("overrides", [{}, {"use_column_stats": False}, {"column_blocks": 3, "heads": 4}])
+def test_state_shapes_match_the_module(overrides):
+    cfg = ModelConfig(**{"stats_width": 16, "head_width": 32, "quantile_knots": 4, "use_cells": False, **overrides})
+    module = {k: tuple(v.shape) for k, v in MISTNetwork(cfg).state_dict().items()}
+    assert state_shapes(cfg) == module
+
+
+def test_engine_rejects_a_state_that_does_not_fit():
+    cfg = ModelConfig(stats_width=16, head_width=32, quantile_knots=4, use_cells=False)
+    state = {k: v.numpy() for k, v in MISTNetwork(cfg).state_dict().items()}
+    NumpyForward(cfg, state)  # fits
+    with pytest.raises(ValueError, match="trunk.0.weight"):
+        NumpyForward(cfg, {**state, "trunk.0.weight": state["trunk.0.weight"][:, :-1]})
+    with pytest.raises(ValueError, match="unexpected"):
+        NumpyForward(cfg, {**state, "cells.embed.0.weight": state["trunk.2.weight"]})

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.special import ndtri
-from scipy.stats import rankdata
 
 from mist.errors import MistError
 from mist.estimators.base import Estimator, standardize
@@ -51,6 +50,8 @@ def gaussian_mi_from_correlations(r: np.ndarray) -> float:
 
 def normal_scores(a: np.ndarray) -> np.ndarray:
     """Per-column ranks mapped to standard-normal quantiles Phi^-1(rank / (n + 1)); ties averaged."""
+    from scipy.stats import rankdata  # here: importing scipy.stats costs ~2 s on a small machine
+
     n = a.shape[0]
     return ndtri(rankdata(a, axis=0) / (n + 1))
 

@@ -1,4 +1,8 @@
-"""Batched forward passes over many datasets of different shapes."""
+"""Batched forward passes over many datasets of different shapes.
+
+Imports no PyTorch itself: a :class:`~mist.model.numpy_forward.NumpyForward` engine runs
+without it.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,8 @@ from collections import defaultdict
 from typing import Sequence
 
 import numpy as np
-import torch
 
-from mist.model.network import MISTNetwork
-from mist.model.numpy_forward import numpy_forward_for
+from mist.model.numpy_forward import NumpyForward, numpy_forward_for
 from mist.model.numpy_forward import supports as numpy_supports
 
 
@@ -20,20 +22,22 @@ BACKENDS = ("auto", "torch", "numpy")
 # against 331.
 
 
-@torch.no_grad()
 def predict_many(
-    network: MISTNetwork,
-    xs: Sequence[np.ndarray | torch.Tensor],
-    ys: Sequence[np.ndarray | torch.Tensor],
+    network,
+    xs: Sequence[np.ndarray],  # or torch tensors
+    ys: Sequence[np.ndarray],
     taus: Sequence[float] | None = None,
     *,
     cells_per_batch: int = 400_000,
-    device: str | torch.device | None = None,
+    device=None,
     progress=None,
     backend: str = "auto",
     calibrate: bool = True,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Predict MI (nats) for each dataset ``(xs[i], ys[i])``; xs[i] has shape (n_i, dim_x_i).
+
+    ``network`` is a :class:`~mist.model.network.MISTNetwork` or a NumPy engine
+    (:class:`~mist.model.numpy_forward.NumpyForward`, which runs on the CPU only).
 
     Backends: "torch" pads datasets of one (dim_x, dim_y) to the longest of a pass (rows masked,
     taken in order of n so little is padded); "numpy" (:mod:`mist.model.numpy_forward`) batches
@@ -47,9 +51,17 @@ def predict_many(
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     tau_map = getattr(network, "tau_map", None) if taus is not None and calibrate else None
-    device = torch.device(device) if device is not None else next(network.parameters()).device
-    # datasets of one exact shape batch without padding, which the numpy path needs
-    use_numpy = backend == "numpy" or (backend == "auto" and device.type == "cpu" and numpy_supports(network))
+    if isinstance(network, NumpyForward):
+        if backend == "torch" or (device is not None and str(device) != "cpu"):
+            raise ValueError("a NumPy engine runs on the CPU only; pass the PyTorch network for backend='torch' "
+                             "or another device")
+        use_numpy = True
+    else:
+        import torch
+
+        device = torch.device(device) if device is not None else next(network.parameters()).device
+        # datasets of one exact shape batch without padding, which the numpy path needs
+        use_numpy = backend == "numpy" or (backend == "auto" and device.type == "cpu" and numpy_supports(network.config))
     means = np.zeros(len(xs))
     quants = None if taus is None else np.zeros((len(xs), len(taus)))
     groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
@@ -85,15 +97,17 @@ def predict_many(
 
 
 def _as_numpy(a) -> np.ndarray:
-    return a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else np.asarray(a)
+    return a.detach().cpu().numpy() if hasattr(a, "detach") else np.asarray(a)
 
 
 def _numpy_pass(network, xs, ys, taus):
-    engine = numpy_forward_for(network)
+    engine = network if isinstance(network, NumpyForward) else numpy_forward_for(network)
     return engine(np.stack([_as_numpy(x) for x in xs]), np.stack([_as_numpy(y) for y in ys]), taus)
 
 
 def _torch_pass(network, xs, ys, taus, device):
+    import torch
+
     n_max = max(x.shape[0] for x in xs)
     dim_x, dim_y = xs[0].shape[1], ys[0].shape[1]
     x = torch.zeros(len(xs), n_max, dim_x, device=device)
@@ -105,5 +119,6 @@ def _torch_pass(network, xs, ys, taus, device):
         y[j, :n] = torch.as_tensor(yi, dtype=torch.float32, device=device)
         mask[j, :n] = True
     tau = None if taus is None else torch.tensor(list(taus), dtype=torch.float32, device=device)
-    out = network(x, y, mask, tau)
+    with torch.no_grad():
+        out = network(x, y, mask, tau)
     return out.mean.double().cpu().numpy(), None if tau is None else out.quantiles.double().cpu().numpy()

@@ -16,7 +16,6 @@ Invariances, all by construction:
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
 from typing import NamedTuple
 
 import torch
@@ -30,39 +29,7 @@ from mist.model.canonical import (
     row_counts,
     standardize,
 )
-
-INPUT_TRANSFORMS = ("rank", "standardize")
-
-
-@dataclass
-class ModelConfig:
-    """Architecture of :class:`MISTNetwork`; saved in every model card."""
-
-    cell_width: int = 24
-    heads: int = 2
-    blocks: int = 2
-    inducing: int = 8
-    stats_width: int = 64
-    head_width: int = 128
-    quantile_knots: int = 12
-    input_transform: str = "rank"
-    use_cells: bool = True
-    dim_attention: bool = True
-    use_stats: bool = True
-    use_column_stats: bool = True
-    column_blocks: int = 2
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "ModelConfig":
-        known = {f for f in cls.__dataclass_fields__}
-        unknown = set(data) - known
-        if unknown:
-            raise ValueError(f"unknown model config keys {sorted(unknown)}")
-        return cls(**data)
-
+from mist.model.config import CONTEXT_WIDTH, INPUT_TRANSFORMS, ModelConfig, shape_features
 
 class ModelOutput(NamedTuple):
     mean: torch.Tensor  # (B,) point estimate, nats
@@ -252,7 +219,7 @@ class MISTNetwork(nn.Module):
         if not (cfg.use_cells or cfg.use_stats):
             raise ValueError("the network needs use_cells or use_stats")
         self.config = cfg
-        context_width = 6
+        context_width = CONTEXT_WIDTH
         self.cells = CellTrunk(cfg) if cfg.use_cells else None
         self.stats = StatsBranch(cfg, context_width) if cfg.use_stats else None
         width = context_width + (self.cells.out_width if self.cells else 0) + (self.stats.out_width if self.stats else 0)
@@ -266,11 +233,8 @@ class MISTNetwork(nn.Module):
 
     @staticmethod
     def context(row_mask: torch.Tensor, dim_x: int, dim_y: int) -> torch.Tensor:
-        n = row_counts(row_mask)
-        ones = torch.ones_like(n)
-        lx, ly = math.log(dim_x), math.log(dim_y)
-        return torch.stack([torch.log(n) / 6.0, (lx + ly) * ones / 4.0, abs(lx - ly) * ones / 4.0,
-                            (dim_x + dim_y) / n, 1.0 / n * 10.0, torch.sqrt(1.0 / n)], dim=-1)
+        """Shape features (B, CONTEXT_WIDTH) of :func:`mist.model.config.shape_features`."""
+        return torch.stack(shape_features(row_counts(row_mask), dim_x, dim_y, torch.log, torch.sqrt), dim=-1)
 
     def canonicalize(self, xy: torch.Tensor, row_mask: torch.Tensor) -> torch.Tensor:
         """The input transform of the config: normal scores ("rank") or standardised values."""

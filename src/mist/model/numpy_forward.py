@@ -12,12 +12,16 @@ What makes it fast, each measured on a 2-core CPU at n=500, dim_x = dim_y = 32:
   read contiguous memory;
 - ranks come from one sort of packed integer keys, and a lookup table replaces the inverse
   normal CDF of the ranks; ties are resolved only in the columns that have them;
-- GELU goes through PyTorch's vectorised kernel (SciPy's erf is 8-25x slower);
+- GELU of large batches goes through PyTorch's vectorised kernel (SciPy's erf is 8-25x slower);
 - each layer norm's scale and shift are folded into the linear layer it feeds, the attention's
   1/sqrt(e) into its query weights, and its side bias reduced to one number per head (softmax
   ignores what is added to a whole row);
 - the small Cholesky, triangular solves and SVD of one or two datasets call LAPACK directly
   (NumPy's batched linalg costs 20-80 us of set-up per call).
+
+It imports no PyTorch (weights come from :func:`mist.model.serialization.load_engine_file` as
+NumPy arrays), so a CPU estimate skips torch's import, 3 s on the 2-core machine; only GELU
+over large batches borrows PyTorch's kernel.
 
 Shapes: B datasets, N rows (all real: datasets of one shape are batched, none padded),
 D = dim_x + dim_y columns.
@@ -32,9 +36,10 @@ import weakref
 from functools import lru_cache
 
 import numpy as np
-import torch
 from scipy.linalg import lapack
 from scipy.special import erf, ndtri
+
+from mist.model.config import CONTEXT_WIDTH, ModelConfig, shape_features
 
 # the two 32-bit halves of a uint64 in memory: (low word, high word)
 _LOW, _HIGH = (0, 1) if sys.byteorder == "little" else (1, 0)
@@ -43,10 +48,33 @@ _LOW, _HIGH = (0, 1) if sys.byteorder == "little" else (1, 0)
 LAPACK_LOOP_MAX = 8
 
 
-def supports(network) -> bool:
-    """True when the network has no cell trunk (the shipped CPU models), so this path applies."""
-    cfg = network.config
-    return cfg.use_stats and not cfg.use_cells
+def supports(config: ModelConfig) -> bool:
+    """True for statistics-only architectures (the shipped CPU models): no cell trunk."""
+    return config.use_stats and not config.use_cells
+
+
+def state_shapes(config: ModelConfig) -> dict[str, tuple[int, ...]]:
+    """The tensor names and shapes of a statistics-only network's state dict (PyTorch's layout,
+    weights (out, in)); tests/model/test_numpy_forward.py checks them against the module."""
+    w, hw, c = config.stats_width, config.head_width, CONTEXT_WIDTH
+
+    def linear(name: str, fan_in: int, fan_out: int) -> dict:
+        return {f"{name}.weight": (fan_out, fan_in), f"{name}.bias": (fan_out,)}
+
+    shapes = {"offset_scale": (), "offset_bias": (), "quantile_head.centres": (config.quantile_knots,)}
+    shapes |= linear("stats.element.0", 6 + c, w) | linear("stats.element.2", w, w)
+    if config.use_column_stats:
+        shapes |= linear("stats.columns.0", 14 + c, w) | linear("stats.columns.2", w, w)
+        for i in range(config.column_blocks):
+            name = f"stats.column_attention.{i}"
+            shapes |= {f"{name}.{norm}.{p}": (w,) for norm in ("norm", "norm_ff") for p in ("weight", "bias")}
+            shapes |= linear(f"{name}.qkv", w, 3 * w) | linear(f"{name}.out", w, w)
+            shapes |= linear(f"{name}.ff.0", w, 2 * w) | linear(f"{name}.ff.2", 2 * w, w)
+            shapes[f"{name}.side_bias"] = (config.heads, 2)
+    stats_out = (4 if config.use_column_stats else 2) * w
+    shapes |= linear("trunk.0", c + stats_out, hw) | linear("trunk.2", hw, hw) | linear("mean_head", hw, 1)
+    shapes |= linear("quantile_head.net.0", hw, hw) | linear("quantile_head.net.2", hw, 2 + config.quantile_knots)
+    return shapes
 
 
 @lru_cache(maxsize=64)
@@ -198,24 +226,25 @@ def copula_summary(columns: np.ndarray, dim_x: int, top: int = 3) -> tuple[np.nd
 
 @lru_cache(maxsize=1024)
 def _context_row(n: int, dim_x: int, dim_y: int) -> np.ndarray:
-    """The network's shape features (``MISTNetwork.context``) for one (n, dim_x, dim_y), (6,):
-    computed by the module itself, once per shape, so there is one definition of them."""
-    from mist.model.network import MISTNetwork
-
-    row = MISTNetwork.context(torch.ones(1, n, dtype=torch.bool), dim_x, dim_y)[0].numpy()
+    """The network's shape features for one (n, dim_x, dim_y), (CONTEXT_WIDTH,), float32 as in
+    the module (from the one definition, :func:`mist.model.config.shape_features`)."""
+    row = np.array(shape_features(np.float32(n), dim_x, dim_y, np.log, np.sqrt), dtype=np.float32)
     row.flags.writeable = False  # shared by every caller of the cache
     return row
 
 
-#: Below this many values SciPy's erf is quicker (PyTorch's call costs a fixed 30-50 us here).
-_TORCH_GELU_MIN = 2048
+#: From this many values on, GELU goes through PyTorch's kernel (SciPy's erf costs ~17 ns a
+#: value, PyTorch's call 25-50 us in all); below, SciPy's, so a single estimate (at most
+#: 64 x 192 values per dataset) never imports torch.
+_TORCH_GELU_MIN = 65_536
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:
-    """Exact (erf) GELU, as ``nn.GELU()``; large arrays through PyTorch's vectorised kernel on
-    the same memory (SciPy's erf costs ~17 ns a value, 8x more at 64 x 192 values)."""
+    """Exact (erf) GELU, as ``nn.GELU()``."""
     if x.size < _TORCH_GELU_MIN:
         return 0.5 * x * (1.0 + erf(x * np.float32(math.sqrt(0.5))))
+    import torch
+
     return torch.nn.functional.gelu(torch.from_numpy(x)).numpy()
 
 
@@ -262,25 +291,36 @@ class _OneBlasThread:
 class NumpyForward:
     """Inference-only copy of a statistics-only network's forward pass.
 
-    ``NumpyForward(network)(x, y, taus)`` with x (B, N, dim_x), y (B, N, dim_y) float arrays and
-    taus a sequence of levels in (0, 1) returns (mean (B,), quantiles (B, T) or None), in nats.
+    ``NumpyForward(config, state)`` from the arrays of a state dict (PyTorch's names and layout),
+    or ``NumpyForward.from_network(network)``. ``engine(x, y, taus)`` with x (B, N, dim_x),
+    y (B, N, dim_y) float arrays and taus a sequence of levels in (0, 1) returns (mean (B,),
+    quantiles (B, T) or None), in nats. ``card`` and ``tau_map`` are those of the model it was
+    loaded from, as on a loaded network.
     """
 
-    def __init__(self, network):
-        if not supports(network):
+    def __init__(self, config: ModelConfig, state: dict[str, np.ndarray]):
+        if not supports(config):
             raise ValueError("NumpyForward covers networks without the cell trunk and with the statistics branch")
-        self.config = network.config
-        # copies: some are scaled in place below, and .numpy() shares the module's memory
-        p = {k: v.detach().cpu().float().numpy().copy() for k, v in network.state_dict().items()}
+        expected = state_shapes(config)
+        wrong = sorted(k for k in expected if k not in state or tuple(np.shape(state[k])) != expected[k])
+        extra = sorted(set(state) - set(expected))
+        if wrong or extra:
+            raise ValueError(f"state does not fit the architecture: missing or misshapen {wrong[:5]}, "
+                             f"unexpected {extra[:5]}")
+        self.config = config
+        self.card: dict = {}
+        self.tau_map = None
+        # copies: some are scaled in place below, and arrays may share memory with a module
+        p = {k: np.array(state[k], dtype=np.float32) for k in expected}
         # weights pre-transposed so each layer is one x @ w + b
         for key in [k for k in p if k.endswith(".weight") and p[k].ndim == 2]:
             p[key] = np.ascontiguousarray(p[key].T)
-        width = self.config.stats_width
-        for i in range(self.config.column_blocks if self.config.use_column_stats else 0):
+        width = config.stats_width
+        for i in range(config.column_blocks if config.use_column_stats else 0):
             name = f"stats.column_attention.{i}"
             _fold_norm(p, f"{name}.norm", f"{name}.qkv")
             _fold_norm(p, f"{name}.norm_ff", f"{name}.ff.0")
-            scale = np.float32(1.0 / math.sqrt(width // self.config.heads))
+            scale = np.float32(1.0 / math.sqrt(width // config.heads))
             p[f"{name}.qkv.weight"][:, :width] *= scale  # the queries come first
             p[f"{name}.qkv.bias"][:width] *= scale
             # softmax ignores a constant added to a whole row, so the across-side bias can be
@@ -288,6 +328,15 @@ class NumpyForward:
             bias = p.pop(f"{name}.side_bias")
             p[f"{name}.same_side"] = (bias[:, 1] - bias[:, 0])[:, None, None]
         self.p = p
+
+    @classmethod
+    def from_network(cls, network) -> "NumpyForward":
+        """The NumPy forward of a statistics-only :class:`MISTNetwork` (its current weights)."""
+        state = {k: v.detach().cpu().float().numpy() for k, v in network.state_dict().items()}
+        engine = cls(network.config, state)
+        engine.card = getattr(network, "card", {})
+        engine.tau_map = getattr(network, "tau_map", None)
+        return engine
 
     def _linear(self, x: np.ndarray, name: str) -> np.ndarray:
         weight = self.p[f"{name}.weight"]
@@ -390,7 +439,7 @@ def numpy_forward_for(network) -> NumpyForward:
         if stamp == _stamp(tensors):
             return engine
     tensors = list(itertools.chain(network.parameters(), network.buffers()))
-    engine = NumpyForward(network)
+    engine = NumpyForward.from_network(network)
     _ENGINES[network] = (tensors, _stamp(tensors), engine)
     return engine
 
@@ -399,5 +448,5 @@ def _stamp(tensors) -> tuple:
     return tuple((t._version, t.data_ptr()) for t in tensors)
 
 
-__all__ = ["NumpyForward", "numpy_forward_for", "supports", "normal_scores", "column_normal_scores", "copula_summary",
+__all__ = ["NumpyForward", "numpy_forward_for", "supports", "state_shapes", "normal_scores", "column_normal_scores", "copula_summary",
            "standardize"]

@@ -33,7 +33,7 @@ def model_card_path(name: str) -> Path:
     return path
 
 
-_READY: dict = {}  # (shipped name, device) -> network, the same objects as _load_cached holds
+_READY: dict = {}  # (shipped name, device or "numpy") -> network or NumPy engine, as the caches hold them
 
 
 @lru_cache(maxsize=8)
@@ -69,3 +69,29 @@ def load_model(name: str = "default", device: str | None = None):
     if shipped:
         _READY[(name, device)] = network
     return network
+
+
+@lru_cache(maxsize=8)
+def _engine_cached(card: str):
+    from mist.model.serialization import engine_supports, load_engine_file, read_card
+
+    return load_engine_file(card) if engine_supports(read_card(card)) else None
+
+
+def load_predictor(name: str = "default", device: str | None = None):
+    """What ``mist.estimate`` runs: on the CPU, a statistics-only model's NumPy engine
+    (:class:`~mist.model.numpy_forward.NumpyForward`, loaded and verified without importing
+    torch, which takes seconds); otherwise, or for a model with a cell trunk, the network of
+    :func:`load_model`. Either carries ``card`` and ``tau_map`` and goes to
+    :func:`mist.model.inference.predict_many`. Cached like :func:`load_model`.
+    """
+    if device is None or str(device) == "cpu":
+        shipped = isinstance(name, str) and not name.endswith(".json")
+        if shipped and (name, "numpy") in _READY:
+            return _READY[(name, "numpy")]
+        engine = _engine_cached(str(model_card_path(name).resolve()))
+        if engine is not None:
+            if shipped:
+                _READY[(name, "numpy")] = engine
+            return engine
+    return load_model(name, device)

@@ -1,0 +1,56 @@
+"""The architecture's settings and its shape features, without PyTorch: the NumPy inference path
+(:mod:`mist.model.numpy_forward`) reads them too, so a CPU estimate never imports torch."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+INPUT_TRANSFORMS = ("rank", "standardize")
+
+
+@dataclass
+class ModelConfig:
+    """Architecture of :class:`~mist.model.network.MISTNetwork`; saved in every model card."""
+
+    cell_width: int = 24
+    heads: int = 2
+    blocks: int = 2
+    inducing: int = 8
+    stats_width: int = 64
+    head_width: int = 128
+    quantile_knots: int = 12
+    input_transform: str = "rank"
+    use_cells: bool = True
+    dim_attention: bool = True
+    use_stats: bool = True
+    use_column_stats: bool = True
+    column_blocks: int = 2
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ModelConfig":
+        known = {f for f in cls.__dataclass_fields__}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown model config keys {sorted(unknown)}")
+        return cls(**data)
+
+
+#: Width of :func:`shape_features`.
+CONTEXT_WIDTH = 6
+
+
+def shape_features(n, dim_x: int, dim_y: int, log, sqrt) -> list:
+    """What the network is told about a dataset's shape: CONTEXT_WIDTH features, each shaped like
+    ``n`` (real rows per dataset, a float array or tensor). ``log`` and ``sqrt`` come from the
+    caller's array library, so PyTorch and NumPy share this one definition."""
+    lx, ly = math.log(dim_x), math.log(dim_y)
+    ones = n * 0 + 1
+    return [log(n) / 6.0, (lx + ly) * ones / 4.0, abs(lx - ly) * ones / 4.0,
+            (dim_x + dim_y) / n, 1.0 / n * 10.0, sqrt(1.0 / n)]
+
+
+__all__ = ["ModelConfig", "INPUT_TRANSFORMS", "CONTEXT_WIDTH", "shape_features"]
