@@ -130,3 +130,19 @@ def test_cpu_estimates_and_classical_estimators_do_not_import_torch():
     # the same engine in this process (where torch is loaded) gives the same number to the bit
     assert out == [DEFAULT_MODEL, repr(mist.estimate(x, y).estimate), "[]"]
     assert isinstance(mist.weights.load_predictor(), mist.model.numpy_forward.NumpyForward)
+
+
+def test_default_model_narrows_the_interval_of_subset_averages(tmp_path):
+    # the same weights with and without the fitted shared fraction: same median, narrower interval
+    card = json.loads(model_card_path(DEFAULT_MODEL).read_text())
+    assert 0.0 <= card["subset_calibration"]["shared_fraction"] < 1.0
+    del card["subset_calibration"]
+    plain = tmp_path / "plain.json"
+    plain.write_text(json.dumps(card))
+    (tmp_path / card["weights_file"]).write_bytes((model_card_path(DEFAULT_MODEL).parent / card["weights_file"]).read_bytes())
+    b = sample_datasets("multi_normal-dense-base", 2000, 3, 3, 1, seed=5)
+    x, y = b.x[0].numpy(), b.y[0].numpy()
+    fitted, subset = mist.estimate(x, y, quantiles=[0.5]), mist.estimate(x, y, model=str(plain), quantiles=[0.5])
+    assert fitted.estimate == subset.estimate and fitted.quantiles[0.5] == pytest.approx(subset.quantiles[0.5])
+    assert subset.low < fitted.low < fitted.quantiles[0.5] < fitted.high < subset.high
+    assert "shared fraction" in fitted.notes[-1] and "conservative" in subset.notes[-1]

@@ -144,6 +144,7 @@ def estimate_many(
     Same arguments and results as :func:`estimate`, one :class:`MIResult` per pair, in order.
     A progress bar shows for more than 200 pairs (``progress=False`` hides it).
     """
+    from mist.model.calibration import combine_subset_quantiles, shared_fraction
     from mist.model.inference import predict_many
     from mist.weights import load_predictor
 
@@ -153,6 +154,7 @@ def estimate_many(
     taus = _taus(level, quantiles)
     network = load_predictor(model, device)  # on the CPU a NumPy engine: no torch import
     card = network.card
+    rho = shared_fraction(card)
     name = card.get("name", str(model))
     prepared, xs, ys, owner = [], [], [], []
     for i, pair in enumerate(pairs):
@@ -187,10 +189,11 @@ def estimate_many(
         else:
             # MI >= 0: a negative prediction is clipped to 0 (monotone, so quantiles stay ordered)
             m = float(np.clip(mean[mine].mean(), 0, None))
-            q = np.clip(quant[mine].mean(0), 0, None)
+            q = np.clip(combine_subset_quantiles(quant[mine], 1, rho), 0, None)  # taus[1] is the median
             if mine.size > 1:
-                notes = notes + [f"n={n} above {MAX_ROWS}: averaged over {mine.size} subsets of the rows; "
-                                 "the interval is that of a subset (conservative)"]
+                how = ("the interval narrowed for the average as fitted for this model (shared fraction "
+                       f"{rho:.2f})" if rho is not None else "the interval is that of a subset (conservative)")
+                notes = notes + [f"n={n} above {MAX_ROWS}: averaged over {mine.size} subsets of the rows; {how}"]
         results.append(MIResult(
             estimate=m / scale, low=float(q[0]) / scale, high=float(q[2]) / scale, level=level, unit=unit,
             n=n, dim_x=x.shape[1], dim_y=y.shape[1], model=name,

@@ -8,8 +8,8 @@ import torch
 from mist.distributions import paper_grid
 from mist.errors import MistError
 from mist.model import MISTNetwork, ModelConfig
-from mist.model.calibration import (GRID_TAUS, CalibrationMaps, TauMap, fit_calibration,
-                                    tau_map_from_coverage)
+from mist.model.calibration import (GRID_TAUS, CalibrationMaps, TauMap, combine_subset_quantiles, fit_calibration,
+                                    fit_shared_fraction, shared_fraction, subset_scale, tau_map_from_coverage)
 from mist.model.inference import predict_many
 from mist.model.serialization import load_model_file, save_model
 
@@ -110,3 +110,43 @@ def test_corrupted_map_in_a_card_is_refused(tmp_path, untrained_and_grid):
         card.write_text(json.dumps(data))
         with pytest.raises(MistError, match="bad.json.*tau_calibration"):
             load_model_file(card)
+
+
+def test_combining_subset_quantiles():
+    q = np.array([[0.0, 1.0, 2.0], [1.0, 2.0, 4.0], [2.0, 3.0, 6.0], [3.0, 4.0, 8.0]])  # 4 subsets, 3 taus
+    mean = q.mean(0)
+    np.testing.assert_allclose(combine_subset_quantiles(q, 1, None), mean)
+    np.testing.assert_allclose(combine_subset_quantiles(q, 1, 1.0), mean)  # all error shared: no narrowing
+    # nothing shared: the spread of a mean of 4 independent subsets, half of one subset's
+    np.testing.assert_allclose(combine_subset_quantiles(q, 1, 0.0), mean[1] + 0.5 * (mean - mean[1]))
+    np.testing.assert_allclose(combine_subset_quantiles(q[:1], 1, 0.0), q[0])  # one subset: as it is
+    assert subset_scale(1, 0.3) == 1.0 and subset_scale(100, 0.3) == pytest.approx(np.sqrt(0.3 + 0.7 / 100))
+
+
+def test_shared_fraction_is_recovered_from_known_data():
+    # subset estimates = truth + a bias shared by the subsets (variance rho) + independent noise
+    # (variance 1 - rho), each reporting the quantiles of a unit-variance normal around itself
+    from scipy.stats import norm
+
+    rng = np.random.default_rng(0)
+    taus = (0.05, 0.25, 0.5, 0.75, 0.95)
+    rho, per_subset, truth = 0.3, [], []
+    for i in range(4000):
+        k = int(rng.choice([2, 4, 10, 20]))
+        estimates = rng.normal(0, np.sqrt(rho)) + rng.normal(0, np.sqrt(1 - rho), size=k)
+        per_subset.append(estimates[:, None] + norm.ppf(taus)[None, :])
+        truth.append(0.0)
+    fitted, report = fit_shared_fraction(per_subset, truth, taus)
+    assert abs(fitted - rho) < 0.06
+    assert abs(report["fitted"]["coverage_90"] - 0.9) < 0.02 < report["subset_interval"]["coverage_90"] - 0.9
+    assert report["fitted"]["pinball"] < report["subset_interval"]["pinball"]
+
+
+def test_malformed_subset_calibration_is_refused(tmp_path):
+    assert shared_fraction({}) is None and shared_fraction({"subset_calibration": {"shared_fraction": 0.2}}) == 0.2
+    for bad in ({"shared_fraction": 1.5}, {"shared_fraction": "x"}, {}, [0.2]):
+        with pytest.raises(MistError, match="shared_fraction"):
+            shared_fraction({"subset_calibration": bad})
+    card = save_model(MISTNetwork(SMALL), tmp_path / "m", {"name": "m", "subset_calibration": {"shared_fraction": -1}})
+    with pytest.raises(MistError, match="shared_fraction"):
+        load_model_file(card)

@@ -84,13 +84,13 @@ def _config(card_path: Path, card: dict) -> ModelConfig:
 
 
 def _tau_map(card_path: Path, card: dict):
-    """The card's quantile recalibration (:class:`~mist.model.calibration.CalibrationMaps`), or None."""
-    if "tau_calibration" not in card:
-        return None
-    from mist.model.calibration import CalibrationMaps
+    """The card's quantile recalibration (:class:`~mist.model.calibration.CalibrationMaps`), or
+    None; its subset calibration is checked here too, so a malformed card fails on loading."""
+    from mist.model.calibration import CalibrationMaps, shared_fraction
 
     try:
-        return CalibrationMaps.from_dict(card["tau_calibration"])
+        shared_fraction(card)
+        return CalibrationMaps.from_dict(card["tau_calibration"]) if "tau_calibration" in card else None
     except MistError as exc:
         raise MistError(f"model card {str(card_path)!r}: {exc}") from exc
 
