@@ -146,3 +146,20 @@ def test_default_model_narrows_the_interval_of_subset_averages(tmp_path):
     assert fitted.estimate == subset.estimate and fitted.quantiles[0.5] == pytest.approx(subset.quantiles[0.5])
     assert subset.low < fitted.low < fitted.quantiles[0.5] < fitted.high < subset.high
     assert "shared fraction" in fitted.notes[-1] and "conservative" in subset.notes[-1]
+
+
+@pytest.mark.filterwarnings("ignore::mist.MistWarning")  # the reference estimates of the constant column
+def test_matrix_and_score_function_take_the_pair_path_and_agree_with_estimate():
+    rng = np.random.default_rng(8)
+    values = rng.normal(size=(200, 5))
+    values[:, 1] = np.exp(values[:, 0]) + 0.5 * rng.normal(size=200)
+    values[:, 4] = 2.0  # constant: MI 0
+    matrix = mist.mi_matrix(values).to_numpy()
+    scores = mist.mutual_info_score(values[:, 1:], values[:, 0])
+    for i in range(5):
+        for j in range(5):
+            if i != j:
+                assert matrix[i, j] == pytest.approx(max(mist.estimate(values[:, i], values[:, j]).estimate, 0), abs=1e-4)
+    np.testing.assert_allclose(scores, matrix[0, 1:], atol=1e-6)
+    assert matrix[0, 1] > 0.5 and matrix[0, 4] == 0.0 and np.isnan(matrix[2, 2])
+    np.testing.assert_allclose(mist.mi_matrix(values, base=2).to_numpy(), matrix / np.log(2), atol=1e-9)
