@@ -16,10 +16,10 @@ from mist.model.numpy_forward import supports as numpy_supports
 
 
 BACKENDS = ("auto", "torch", "numpy")
-# "auto" sends every CPU pass of a statistics-only network to NumPy: on one thread it beat
-# PyTorch's two at every size measured (python benchmarks/api_speed.py, its backend table): one n=500,
-# d=32 dataset 5.9 ms against 14.0; 20 of them 72 ms against 90; 1,000 of n=200, d=4 203 ms
-# against 331.
+# "auto" sends every CPU pass of a statistics-only network to NumPy: on one thread it was as fast
+# as PyTorch's two or faster at every size measured (python benchmarks/api_speed.py, its backend
+# table): one n=500, d=32 dataset 6.0 ms against 13.3; 20 of them 54 against 71; 1,000 of n=200,
+# d=4 316 against 325.
 
 
 def predict_many(
