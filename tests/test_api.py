@@ -167,13 +167,43 @@ finite = st.floats(-1e6, 1e6, allow_nan=False, width=32)
     y=hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=2, min_side=1, max_side=12), elements=finite),
 )
 def test_random_input_never_gives_a_traceback(x, y, test_model_card):
+    # the test model has a cell trunk (the PyTorch path); the shipped one runs on the NumPy engine
+    for model in (test_model_card, "default"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MistWarning)
+            try:
+                r = api.estimate(x, y, model=model)
+            except MistError:
+                return
+        assert np.isfinite(r.estimate) and r.estimate >= 0 and r.low <= r.high
+
+
+@pytest.mark.filterwarnings("ignore::mist.MistWarning")  # discrete-looking columns
+def test_degenerate_correlations_do_not_break_the_factorisation(test_model_card):
+    # a two-valued column split evenly has constant squared normal scores, and three rows make
+    # identical columns collinear: both once made the shrunk correlation matrix singular
+    two_valued = np.array([[0.0, 0.0], [2.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    collinear = np.array([[1.0, 1.0, 3.0], [2.0, 2.0, 1.0], [3.0, 3.0, 2.0]])
+    for model in (test_model_card, "default"):
+        for x, y in ((two_valued[:, 0], two_valued[:, 1]), (collinear[:, :2], collinear[:, 2])):
+            r = api.estimate(x, y, model=model)
+            assert np.isfinite(r.estimate) and r.low <= r.high
+    assert np.isfinite(api.mi_matrix(two_valued).iloc[0, 1])
+
+
+@settings(max_examples=25, deadline=None)
+@given(data=hnp.arrays(np.float64, hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=9),
+                       elements=st.one_of(finite, st.sampled_from([0.0, 1.0, -1.0]))))
+def test_random_tables_give_a_matrix_or_a_clear_error(data):
+    # the pair path: ties, constant columns and tiny tables included
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MistWarning)
         try:
-            r = api.estimate(x, y, model=test_model_card)
+            m = api.mi_matrix(data).to_numpy()
         except MistError:
             return
-    assert np.isfinite(r.estimate) and r.estimate >= 0 and r.low <= r.high
+    off = ~np.eye(data.shape[1], dtype=bool)
+    assert np.all(np.isfinite(m[off])) and np.all(m[off] >= 0) and np.allclose(m, m.T, equal_nan=True)
 
 
 def test_cuda_request_without_cuda(data, test_model_card):

@@ -10,6 +10,8 @@ from typing import NamedTuple
 
 import torch
 
+from mist.model.config import MIN_SHRINKAGE
+
 
 def row_counts(row_mask: torch.Tensor) -> torch.Tensor:
     """Real rows per dataset, (B,) float."""
@@ -121,7 +123,7 @@ def ledoit_wolf(zs: torch.Tensor, corr: torch.Tensor, n: torch.Tensor) -> torch.
     fourth = ((zs * zs).sum(-1) ** 2).sum(-1)  # padded rows are 0
     beta = (fourth / n - (corr**2).sum((-2, -1))) / (n * d)
     beta = torch.minimum(beta, delta)
-    return torch.where(delta > 0, beta / delta.clamp_min(1e-12), torch.ones_like(delta)).clamp(0, 1)
+    return torch.where(delta > 0, beta / delta.clamp_min(1e-12), torch.ones_like(delta)).clamp(MIN_SHRINKAGE, 1)
 
 
 def canonical_correlations(z: torch.Tensor, row_mask: torch.Tensor, dim_x: int) -> torch.Tensor:

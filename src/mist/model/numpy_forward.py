@@ -38,7 +38,7 @@ import numpy as np
 from scipy.linalg import lapack
 from scipy.special import ndtri
 
-from mist.model.config import CONTEXT_WIDTH, ModelConfig, shape_features
+from mist.model.config import CONTEXT_WIDTH, MIN_SHRINKAGE, ModelConfig, shape_features
 
 # the two 32-bit halves of a uint64 in memory: (low word, high word)
 _LOW, _HIGH = (0, 1) if sys.byteorder == "little" else (1, 0)
@@ -212,7 +212,7 @@ def copula_summary(columns: np.ndarray, dim_x: int, top: int = 3) -> tuple[np.nd
     row_norms = (inv_var[:, None, :] @ squares)[:, 0]  # sum over columns of zs^2, (B, N)
     fourth = (row_norms * row_norms).sum(-1)
     beta = np.minimum((fourth / n - (corr**2).sum((-2, -1))) / (n * d), delta)
-    lam = np.where(delta > 0, beta / np.maximum(delta, 1e-12), 1.0).clip(0, 1)[:, None, None]
+    lam = np.where(delta > 0, beta / np.maximum(delta, 1e-12), 1.0).clip(MIN_SHRINKAGE, 1)[:, None, None]
     canonical, r2_multiple = _canonical(((1 - lam) * corr + lam * eye).astype(columns.dtype, copy=False), dim_x)
 
     r2 = corr**2
@@ -253,7 +253,7 @@ def pair_summary(columns: np.ndarray, first: np.ndarray, second: np.ndarray,
     delta = ((a - mu) ** 2 + (b - mu) ** 2 + 2 * r * r) / 2
     fourth = fourth_terms[first, first] + fourth_terms[second, second] + 2 * fourth_terms[first, second]
     beta = np.minimum((fourth / n - (a * a + b * b + 2 * r * r)) / (n * 2), delta)
-    lam = np.where(delta > 0, beta / np.maximum(delta, 1e-12), 1.0).clip(0, 1)
+    lam = np.where(delta > 0, beta / np.maximum(delta, 1e-12), 1.0).clip(MIN_SHRINKAGE, 1)
     cross = (1 - lam) * r
     lx, ly = np.sqrt((1 - lam) * a + lam), np.sqrt((1 - lam) * b + lam)
     canonical = np.abs(cross / lx / ly).clip(0.0, 1.0 - 1e-6)[:, None]
