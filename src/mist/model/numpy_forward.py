@@ -17,7 +17,9 @@ What makes it fast, each measured on a 2-core CPU at n=500, dim_x = dim_y = 32:
   1/sqrt(e) into its query weights, and its side bias reduced to one number per head (softmax
   ignores what is added to a whole row);
 - the small Cholesky, triangular solves and SVD of one or two datasets call LAPACK directly
-  (NumPy's batched linalg costs 20-80 us of set-up per call).
+  (NumPy's batched linalg costs 20-80 us of set-up per call);
+- the one-column pairs of one table (``mi_matrix``) rank each column once and read their copula
+  statistics off two matrix products (:meth:`NumpyForward.pairs`, :func:`pair_summary`).
 
 It imports no PyTorch (weights come from :func:`mist.model.serialization.load_engine_file` as
 NumPy arrays), so a CPU estimate skips torch's import, 3 s on the 2-core machine.
