@@ -46,21 +46,20 @@ def median_times(fns, repeat: int) -> list[float]:
     return [float(np.median(spent)) for spent in times]
 
 
-def print_stages(network) -> None:
+def print_stages(engine) -> None:
     """Median microseconds of each building block of one NumPy pass at n = 500, d = 32, each
     timed alone on the shapes that pass gives it (so warm in cache: their sum undercounts)."""
     from mist.api import _prepare
     from mist.model import numpy_forward as nf
 
-    engine = nf.NumpyForward(network)
     b = sample_datasets("multi_normal-sparse-base", 500, 32, 32, 1, seed=0)
     x, y = b.x.numpy().astype(np.float64), b.y.numpy().astype(np.float64)
     columns = np.ascontiguousarray(np.concatenate([x, y], axis=-1).transpose(0, 2, 1), dtype=np.float32)
     z = nf.column_normal_scores(columns)
     both = np.concatenate([z, z * z - 1.0])
-    width = network.config.stats_width
+    width = engine.config.stats_width
     c = np.random.default_rng(0).normal(size=(1, 64, width)).astype(np.float32)
-    blocks = network.config.column_blocks
+    blocks = engine.config.column_blocks
     with nf._OneBlasThread():
         stages = {
             "validation (_prepare)": (lambda: _prepare(x[0], y[0]), 1),
@@ -121,7 +120,9 @@ def main() -> None:
                         help="only print what each stage of one n=500, d=32 NumPy pass costs")
     args = parser.parse_args()
     if args.stages:
-        return print_stages(mist.load_model(args.model))
+        from mist.weights import load_predictor
+
+        return print_stages(load_predictor(args.model))
     if args.startup:
         return print_startup()
     print(f"torch threads: {torch.get_num_threads()}")
