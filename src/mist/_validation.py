@@ -106,13 +106,22 @@ def constant_columns(array: np.ndarray) -> np.ndarray:
     return np.flatnonzero(np.all(array == array[:1], axis=0))
 
 
-def drop_constant_columns(x: np.ndarray, y: np.ndarray, *, stacklevel: int = 3) -> tuple[np.ndarray, np.ndarray, str | None]:
+def distinct_counts(array: np.ndarray) -> np.ndarray:
+    """Number of distinct values in each column (one sort; 1 for a constant column)."""
+    ordered = np.sort(array, axis=0)
+    return (ordered[1:] != ordered[:-1]).sum(axis=0) + 1
+
+
+def drop_constant_columns(x: np.ndarray, y: np.ndarray, *, stacklevel: int = 3,
+                          constant: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, str | None]:
     """Drop constant columns (they carry no information), warning once about them.
 
-    Returns the reduced arrays, either of which may end up with zero columns (the mutual
-    information is then exactly 0), and the warning's text (None when nothing was dropped).
+    ``constant`` may give the indices of the constant columns of x and of y, when the caller
+    has them already. Returns the reduced arrays, either of which may end up with zero columns
+    (the mutual information is then exactly 0), and the warning's text (None when nothing was
+    dropped).
     """
-    const_x, const_y = constant_columns(x), constant_columns(y)
+    const_x, const_y = constant if constant is not None else (constant_columns(x), constant_columns(y))
     if not (const_x.size or const_y.size):
         return x, y, None
     parts = []

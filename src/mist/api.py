@@ -10,7 +10,8 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from mist._validation import as_samples, check_choice, check_level, check_xy, constant_columns, drop_constant_columns
+from mist._validation import (as_samples, check_choice, check_level, check_xy, constant_columns, distinct_counts,
+                              drop_constant_columns)
 from mist.errors import MistError, MistWarning
 
 #: Rows per forward pass; larger datasets are split into order-independent subsets of at most
@@ -70,11 +71,12 @@ class MIResult:
 def _prepare(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Validate; drop constant columns (with a note); warn on heavily tied columns."""
     x, y = check_xy(x, y)
-    x, y, dropped = drop_constant_columns(x, y, stacklevel=4)
+    counts = (distinct_counts(x), distinct_counts(y))  # one sort per side serves both checks
+    x, y, dropped = drop_constant_columns(x, y, stacklevel=4, constant=tuple(np.flatnonzero(c == 1) for c in counts))
     notes = [dropped] if dropped else []
-    for name, a in (("x", x), ("y", y)):
+    for name, a, c in (("x", x, counts[0]), ("y", y, counts[1])):
         if a.shape[1]:
-            distinct = int((np.diff(np.sort(a, axis=0), axis=0) != 0).sum(0).min()) + 1
+            distinct = int(c[c > 1].min())
             if distinct < 0.5 * a.shape[0]:
                 notes.append(f"{name} has a column with only {distinct} distinct values in {a.shape[0]} rows")
                 warnings.warn(f"`{name}` looks discrete: a column has {distinct} distinct values in {a.shape[0]} rows. "
@@ -183,17 +185,20 @@ def estimate_many(
     results = []
     for i, (x, y, notes) in enumerate(prepared):
         n = x.shape[0]
-        mine = np.asarray(passes_of[i], dtype=np.int64)
-        if mine.size == 0:  # a side is all constant
+        mine = passes_of[i]
+        if not mine:  # a side is all constant
             m, q = 0.0, np.zeros(len(taus))
         else:
             # MI >= 0: a negative prediction is clipped to 0 (monotone, so quantiles stay ordered)
-            m = float(np.clip(mean[mine].mean(), 0, None))
-            q = np.clip(combine_subset_quantiles(quant[mine], 1, rho), 0, None)  # taus[1] is the median
-            if mine.size > 1:
+            if len(mine) == 1:  # the usual case, without fancy indexing (a third of the loop's time)
+                m, q = max(float(mean[mine[0]]), 0.0), np.maximum(quant[mine[0]], 0.0)
+            else:
+                m = max(float(mean[mine].mean()), 0.0)
+                q = np.maximum(combine_subset_quantiles(quant[mine], 1, rho), 0.0)  # taus[1] is the median
+            if len(mine) > 1:
                 how = ("the interval narrowed for the average as fitted for this model (shared fraction "
                        f"{rho:.2f})" if rho is not None else "the interval is that of a subset (conservative)")
-                notes = notes + [f"n={n} above {MAX_ROWS}: averaged over {mine.size} subsets of the rows; {how}"]
+                notes = notes + [f"n={n} above {MAX_ROWS}: averaged over {len(mine)} subsets of the rows; {how}"]
         results.append(MIResult(
             estimate=m / scale, low=float(q[0]) / scale, high=float(q[2]) / scale, level=level, unit=unit,
             n=n, dim_x=x.shape[1], dim_y=y.shape[1], model=name,
