@@ -257,7 +257,7 @@ def estimate(
 def _column_pair_estimates(values: np.ndarray, first, second, *, model: str, device: str | None):
     """MI (nats, at least 0) of the one-column pairs (values[:, first[k]], values[:, second[k]])
     of one validated table through the engine's pair path (each column ranked once, the pairs'
-    statistics from matrix products: 4-6x faster than a pass per pair), or None where that
+    statistics from matrix products: 4-6x faster than estimate_many over the pairs), or None where that
     path does not apply (a model or device that needs PyTorch, or more than MAX_ROWS rows, where
     each pair's rows are split its own way). Pairs with a constant column get 0, as in
     :func:`estimate`."""
