@@ -112,8 +112,9 @@ def distinct_counts(array: np.ndarray) -> np.ndarray:
     return (ordered[1:] != ordered[:-1]).sum(axis=0) + 1
 
 
-def drop_constant_columns(x: np.ndarray, y: np.ndarray, *, stacklevel: int = 3,
-                          constant: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, str | None]:
+def drop_constant_columns(
+    x: np.ndarray, y: np.ndarray, *, stacklevel: int = 3, constant: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray, str | None]:
     """Drop constant columns (they carry no information), warning once about them.
 
     ``constant`` may give the indices of the constant columns of x and of y, when the caller
