@@ -108,7 +108,7 @@ def demo(as_json: bool = typer.Option(False, "--json", help="Print one JSON obje
 
 @app.command()
 def matrix(
-    data: Path = typer.Argument(..., help="Table whose numeric columns are compared pairwise."),
+    data: Path = typer.Argument(..., help="Table of numeric columns (CSV, Parquet, .npy, .npz), compared pairwise."),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write the matrix to this CSV."),
     plot: Optional[Path] = typer.Option(None, "--plot", help="Write a heatmap PNG (needs matplotlib)."),
     bits: bool = typer.Option(False, "--bits", help="Report bits instead of nats."),
