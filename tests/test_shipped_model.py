@@ -163,3 +163,14 @@ def test_matrix_and_score_function_take_the_pair_path_and_agree_with_estimate():
     np.testing.assert_allclose(scores, matrix[0, 1:], atol=1e-6)
     assert matrix[0, 1] > 0.5 and matrix[0, 4] == 0.0 and np.isnan(matrix[2, 2])
     np.testing.assert_allclose(mist.mi_matrix(values, base=2).to_numpy(), matrix / np.log(2), atol=1e-9)
+
+
+def test_matrix_above_500_rows_shares_one_split_of_the_rows():
+    rng = np.random.default_rng(9)
+    values = rng.normal(size=(1200, 4))
+    values[:, 1] += values[:, 0]
+    matrix = mist.mi_matrix(values).to_numpy()
+    np.testing.assert_array_equal(mist.mi_matrix(values[rng.permutation(1200)]).to_numpy(), matrix)  # row order
+    # estimate splits each pair's rows its own way: the same up to the subsets' sampling noise
+    assert matrix[0, 1] == pytest.approx(mist.estimate(values[:, 0], values[:, 1]).estimate, abs=0.03)
+    assert matrix[0, 1] > 0.25 and matrix[2, 3] < 0.05
