@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -174,3 +175,35 @@ def test_matrix_above_500_rows_shares_one_split_of_the_rows():
     # estimate splits each pair's rows its own way: the same up to the subsets' sampling noise
     assert matrix[0, 1] == pytest.approx(mist.estimate(values[:, 0], values[:, 1]).estimate, abs=0.03)
     assert matrix[0, 1] > 0.25 and matrix[2, 3] < 0.05
+
+
+@pytest.mark.filterwarnings("ignore:.*looks discrete")
+def test_cross_check_warns_on_dependence_the_model_misses():
+    rng = np.random.default_rng(10)
+    x = rng.normal(size=(500, 1))
+    with pytest.warns(mist.MistWarning, match="KSG, a model-free estimator"):
+        missed = mist.estimate(x, x**2 + 0.3 * rng.normal(size=(500, 1)))  # non-monotone: the model sees ~0.1
+    assert missed.cross_check > missed.high + 0.1 and "prefer KSG" in missed.notes[-1]
+    y = x + rng.normal(size=(500, 1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", mist.MistWarning)
+        fine = mist.estimate(x, y)  # in the training families: checked, no warning
+    assert fine.cross_check == pytest.approx(mist.estimators.KSG().estimate(x, y)) and not fine.notes
+    assert mist.estimate(x, y, check=False).cross_check is None
+    wide = np.hstack([x, rng.normal(size=(500, 3))])
+    assert mist.estimate(wide[:, :3], y).cross_check is not None  # 4 columns: checked
+    assert mist.estimate(wide, y).cross_check is None  # 5 columns: too many for a cheap KSG
+    assert mist.estimate(np.round(x), np.round(y)).cross_check is None  # ties: KSG unreliable
+    assert json.loads(json.dumps(fine.to_dict()))["cross_check"] == fine.cross_check
+
+
+def test_cross_check_on_the_command_line(tmp_path):
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=400)
+    path = tmp_path / "square.csv"
+    np.savetxt(path, np.column_stack([x, x**2 + 0.3 * rng.normal(size=400)]), delimiter=",", header="x,y", comments="")
+    runner = CliRunner()
+    checked = runner.invoke(app, ["estimate", str(path), "--x", "x", "--y", "y"])
+    assert checked.exit_code == 0 and checked.output.count("KSG, a model-free estimator") == 1  # a note, not twice
+    unchecked = runner.invoke(app, ["estimate", str(path), "--x", "x", "--y", "y", "--no-check", "--json"])
+    assert json.loads(unchecked.output)["cross_check"] is None

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import math
 import sys
+import warnings
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from mist.errors import MistError
+from mist.errors import MistError, MistWarning
 
 app = typer.Typer(
     add_completion=False,
@@ -61,6 +62,8 @@ def estimate(
     level: float = typer.Option(0.9, "--level", help="Probability of the interval."),
     model: str = typer.Option("default", "--model", help="Shipped model name or model card path."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    check: bool = typer.Option(True, "--check/--no-check", help="With at most 4 columns, also run KSG and warn "
+                               "when it lies above the interval (dependence the model misses)."),
 ):
     """Estimate MI with the pretrained model, with an interval.
 
@@ -71,7 +74,10 @@ def estimate(
         import mist.api
 
         xs, ys = _load_xy(data, x, y)
-        _print_result(mist.api.estimate(xs, ys, model=model, level=level, base=2 if bits else None), as_json)
+        with warnings.catch_warnings():  # each warning is also one of the result's notes, printed below
+            warnings.simplefilter("ignore", MistWarning)
+            result = mist.api.estimate(xs, ys, model=model, level=level, base=2 if bits else None, check=check)
+        _print_result(result, as_json)
 
     _run(work)
 
