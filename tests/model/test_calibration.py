@@ -9,7 +9,8 @@ from mist.distributions import paper_grid
 from mist.errors import MistError
 from mist.model import MISTNetwork, ModelConfig
 from mist.model.calibration import (GRID_TAUS, CalibrationMaps, TauMap, combine_subset_quantiles, fit_calibration,
-                                    fit_shared_fraction, shared_fraction, subset_scale, tau_map_from_coverage)
+                                    fit_shared_fraction, large_n_set, shared_fraction, subset_quantiles, subset_scale,
+                                    tau_map_from_coverage)
 from mist.model.inference import predict_many
 from mist.model.serialization import load_model_file, save_model
 
@@ -150,3 +151,17 @@ def test_malformed_subset_calibration_is_refused(tmp_path):
     card = save_model(MISTNetwork(SMALL), tmp_path / "m", {"name": "m", "subset_calibration": {"shared_fraction": -1}})
     with pytest.raises(MistError, match="shared_fraction"):
         load_model_file(card)
+
+
+def test_subset_quantiles_are_those_estimate_averages():
+    from mist.api import _subsets
+
+    torch.manual_seed(0)
+    network = MISTNetwork(SMALL).eval()
+    data = large_n_set(seed=3, per_value=2, n_values=(1200,))
+    assert len(data) == 2 and all(x.shape[0] == 1200 and np.isfinite(mi) for x, _, mi in data)
+    per_subset = subset_quantiles(network, data, _subsets, TAUS)
+    for (x, y, _), q in zip(data, per_subset):
+        rows = _subsets(x, y)
+        assert q.shape == (3, len(TAUS))  # 1,200 rows: 3 subsets of 400
+        np.testing.assert_allclose(q, predict_many(network, [x[r] for r in rows], [y[r] for r in rows], TAUS)[1])
