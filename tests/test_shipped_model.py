@@ -6,6 +6,7 @@ import sys
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from typer.testing import CliRunner
@@ -207,3 +208,24 @@ def test_cross_check_on_the_command_line(tmp_path):
     assert checked.exit_code == 0 and checked.output.count("KSG, a model-free estimator") == 1  # a note, not twice
     unchecked = runner.invoke(app, ["estimate", str(path), "--x", "x", "--y", "y", "--no-check", "--json"])
     assert json.loads(unchecked.output)["cross_check"] is None
+    matrix = runner.invoke(app, ["matrix", str(path), "--check"])
+    assert matrix.exit_code == 0 and "note: x ~ y: KSG, a model-free estimator" in matrix.output
+
+
+def test_matrix_cross_check_names_the_pairs_the_model_misses(test_model_card):
+    rng = np.random.default_rng(12)
+    x = rng.normal(size=600)
+    table = pd.DataFrame({"x": x, "square": x**2 + 0.3 * rng.normal(size=600),
+                          "line": x + rng.normal(size=600), "noise": rng.normal(size=600)})
+    plain = mist.mi_matrix(table)
+    assert "cross_check" not in plain.attrs  # off by default
+    with pytest.warns(mist.MistWarning, match="x ~ square"):
+        checked = mist.mi_matrix(table, check=True)
+    assert list(checked.attrs["cross_check"]) == ["x ~ square"]
+    assert checked.attrs["cross_check"]["x ~ square"] > checked.loc["x", "square"] + 0.5
+    np.testing.assert_array_equal(checked.to_numpy(), plain.to_numpy())
+    # a model with a cell trunk takes estimate_many's path, with the same check
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", mist.MistWarning)
+        other = mist.mi_matrix(table, model=test_model_card, check=True)
+    assert all(v > 0 for v in other.attrs["cross_check"].values())

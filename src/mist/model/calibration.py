@@ -184,14 +184,15 @@ def subset_scale(subsets: int, shared_fraction: float) -> float:
 
 
 def combine_subset_quantiles(quantiles: np.ndarray, median: int, shared_fraction: float | None) -> np.ndarray:
-    """The quantiles of an average over subsets, from each subset's quantiles (k, T): their mean,
-    its spread around the mean median (column ``median``) scaled by :func:`subset_scale`. With
-    ``shared_fraction`` None, the plain mean (the subsets' own spread). Non-decreasing in tau
-    when each row is."""
+    """The quantiles of an average over subsets, from each subset's quantiles (k, ..., T): their
+    mean, its spread around the mean median (index ``median`` of the last axis) scaled by
+    :func:`subset_scale`. With ``shared_fraction`` None, the plain mean (the subsets' own
+    spread). Non-decreasing in tau when each subset's quantiles are."""
     mean = quantiles.mean(0)
     if shared_fraction is None or len(quantiles) == 1:
         return mean
-    return mean[median] + subset_scale(len(quantiles), shared_fraction) * (mean - mean[median])
+    centre = mean[..., median:median + 1]
+    return centre + subset_scale(len(quantiles), shared_fraction) * (mean - centre)
 
 
 def shared_fraction(card: dict) -> float | None:
