@@ -220,7 +220,9 @@ def estimate_many(
                 notes = notes + [f"n={n} above {MAX_ROWS}: averaged over {len(mine)} subsets of the rows; {how}"]
         model_free = None
         if check and mine and x.shape[1] + y.shape[1] <= CHECK_MAX_COLUMNS and n >= CHECK_MIN_ROWS:
-            model_free = _cross_check(xs[mine[0]], ys[mine[0]])
+            # KSG on at most MAX_ROWS rows (the first subset), also when large_n="direct"
+            first = _subsets(x, y)[0] if n > MAX_ROWS else slice(None)
+            model_free = _cross_check(x[first], y[first])
             if model_free is not None and model_free > float(q[2]) + CHECK_MARGIN:
                 text = (f"KSG, a model-free estimator, finds {model_free / scale:.4f} {unit}, above this interval: the "
                         "dependence may be of a kind the model was not trained on (non-monotone, such as "
