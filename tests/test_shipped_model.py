@@ -189,6 +189,8 @@ def test_cross_check_warns_on_dependence_the_model_misses():
     with warnings.catch_warnings():
         warnings.simplefilter("error", mist.MistWarning)
         fine = mist.estimate(x, y)  # in the training families: checked, no warning
+        narrow = mist.estimate(x, y, level=0.2, quantiles=[0.3])  # KSG is held to the 90% interval at any level
+    assert list(narrow.quantiles) == [0.3] and narrow.cross_check == fine.cross_check
     assert fine.cross_check == pytest.approx(mist.estimators.KSG().estimate(x, y)) and not fine.notes
     assert mist.estimate(x, y, check=False).cross_check is None
     wide = np.hstack([x, rng.normal(size=(500, 3))])
