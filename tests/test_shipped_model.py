@@ -231,3 +231,12 @@ def test_matrix_cross_check_names_the_pairs_the_model_misses(test_model_card):
         warnings.simplefilter("ignore", mist.MistWarning)
         other = mist.mi_matrix(table, model=test_model_card, check=True)
     assert all(v > 0 for v in other.attrs["cross_check"].values())
+
+
+def test_score_function_cross_check_names_the_features():
+    rng = np.random.default_rng(13)
+    X = pd.DataFrame(rng.normal(size=(400, 3)), columns=["square", "line", "noise"])
+    y = X["square"] ** 2 + 0.3 * rng.normal(size=400)
+    with pytest.warns(mist.MistWarning, match="square ~ y"):
+        checked = mist.mutual_info_score(X, y, check=True)
+    np.testing.assert_array_equal(checked, mist.mutual_info_score(X, y))  # the scores themselves are the model's

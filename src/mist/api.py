@@ -10,8 +10,8 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from mist._validation import (as_samples, check_choice, check_level, check_xy, constant_columns, distinct_counts,
-                              drop_constant_columns)
+from mist._validation import (_column_names, as_samples, check_choice, check_level, check_xy, constant_columns,
+                              distinct_counts, drop_constant_columns)
 from mist.errors import MistError, MistWarning
 
 #: Rows per forward pass; larger datasets are split into order-independent subsets of at most
@@ -350,9 +350,9 @@ def _column_pair_estimates(values: np.ndarray, first, second, *, model: str, dev
 
 
 def _warn_cross_check(names: list[str], pairs: list[tuple[int, int]], estimates, high, model_free, scale: float,
-                      unit: str) -> dict:
-    """Warn about the pairs whose KSG estimate lies CHECK_MARGIN above the interval; returns
-    {"a ~ b": KSG's estimate} of those pairs, in ``unit``."""
+                      unit: str, listed_in: str = "") -> dict:
+    """Warn about the pairs whose KSG estimate lies CHECK_MARGIN above the interval (``listed_in``
+    ends the message); returns {"a ~ b": KSG's estimate} of those pairs, in ``unit``."""
     flagged = [k for k in range(len(pairs)) if model_free[k] > high[k] + CHECK_MARGIN]  # NaN: not checked
     found = {f"{names[pairs[k][0]]} ~ {names[pairs[k][1]]}": float(model_free[k]) / scale for k in flagged}
     if flagged:
@@ -361,8 +361,7 @@ def _warn_cross_check(names: list[str], pairs: list[tuple[int, int]], estimates,
                            f"{model_free[k] / scale:.3f} {unit})" for k in worst)
         warnings.warn(f"for {len(flagged)} pair(s) KSG, a model-free estimator, lies above the model's interval: the "
                       f"dependence may be of a kind the model was not trained on (non-monotone, such as y = x^2 + "
-                      f"noise, or multimodal); largest gaps: {listed}. All are in the result's "
-                      "attrs['cross_check'].", MistWarning, stacklevel=3)
+                      f"noise, or multimodal); largest gaps: {listed}.{listed_in}", MistWarning, stacklevel=3)
     return found
 
 
@@ -401,29 +400,36 @@ def mi_matrix(data: Any, *, model: str = "default", base: float | None = None, d
     table = pd.DataFrame(out, index=names, columns=names)
     if check:
         table.attrs["cross_check"] = _warn_cross_check(names, list(zip(first, second)), estimates, high, model_free,
-                                                       scale, unit)
+                                                       scale, unit, " All are in the result's attrs['cross_check'].")
     return table
 
 
-def mutual_info_score(X: Any, y: Any, *, model: str = "default") -> np.ndarray:
+def mutual_info_score(X: Any, y: Any, *, model: str = "default", check: bool = False) -> np.ndarray:
     """One MI estimate (nats) per feature of ``X`` with the target ``y``.
 
     Same call as scikit-learn's ``mutual_info_regression(X, y)``, so it works in
-    ``SelectKBest(mutual_info_score, k=...)``.
+    ``SelectKBest(mutual_info_score, k=...)``. With ``check`` (for SelectKBest:
+    ``functools.partial(mist.mutual_info_score, check=True)``), each feature also gets the
+    model-free cross-check of :func:`estimate`, and a warning names the features where KSG lies
+    above the model's interval: the model misses non-monotone dependence, so such a feature
+    may rank too low.
     """
     features, target = check_xy(as_samples(X, "X"), y)
     p = features.shape[1]
-    estimates = None
+    found = None
     if target.shape[1] == 1:
         found = _column_pair_estimates(np.hstack([features, target]), np.arange(p), np.full(p, p),
-                                       model=model, device=None, check=False)
-        estimates = None if found is None else found[0]
-    if estimates is None:
+                                       model=model, device=None, check=check)
+    if found is None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", MistWarning)
-            results = estimate_many([(features[:, j], target) for j in range(p)], model=model, check=False)
-        estimates = np.array([r.estimate for r in results])
-    return estimates
+            results = estimate_many([(features[:, j], target) for j in range(p)], model=model, check=check)
+        found = (np.array([r.estimate for r in results]), np.array([r.high for r in results]),
+                 np.array([np.nan if r.cross_check is None else r.cross_check for r in results]))
+    if check:
+        names = _column_names(X) or [f"X[:, {j}]" for j in range(p)]
+        _warn_cross_check(names + ["y"], [(j, p) for j in range(p)], *found, 1.0, "nats")
+    return found[0]
 
 
 class _ProgressBar:
