@@ -228,7 +228,7 @@ def estimate_many(
             # KSG on at most MAX_ROWS rows (the first subset), also when large_n="direct"
             first = _subsets(x, y)[0] if n > MAX_ROWS else slice(None)
             model_free = _cross_check(x[first], y[first])
-            if model_free is not None and model_free > float(q[-1]) + CHECK_MARGIN:
+            if _disagrees(model_free, float(q[-1])):
                 text = (f"KSG, a model-free estimator, finds {model_free / scale:.4f} {unit}, above the model's 90% "
                         f"interval (upper end {float(q[-1]) / scale:.4f}): the dependence may be of a kind the model "
                         "was not trained on (non-monotone, such as y = x^2 + noise, or multimodal), where it "
@@ -241,6 +241,12 @@ def estimate_many(
             quantiles={t: float(v) / scale for t, v in zip(taus[3:asked], q[3:asked])}, notes=tuple(notes),
             cross_check=None if model_free is None else model_free / scale))
     return results
+
+
+def _disagrees(model_free, upper):
+    """The cross-check's rule: KSG's estimate lies CHECK_MARGIN above the model's CHECK_TAU
+    quantile (False where KSG did not run: None or NaN)."""
+    return model_free is not None and model_free > upper + CHECK_MARGIN
 
 
 def _cross_check(x: np.ndarray, y: np.ndarray) -> float | None:
@@ -349,11 +355,21 @@ def _column_pair_estimates(values: np.ndarray, first, second, *, model: str, dev
     return estimates, high, model_free
 
 
+def _estimate_pairs(pairs, *, model: str, device: str | None, check: bool):
+    """:func:`_column_pair_estimates`' three arrays through :func:`estimate_many` (one pass per
+    pair, its per-pair warnings silenced): the path for models the pair path does not serve."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MistWarning)
+        results = estimate_many(pairs, model=model, device=device, check=check)
+    return (np.array([r.estimate for r in results]), np.array([r.high for r in results]),
+            np.array([np.nan if r.cross_check is None else r.cross_check for r in results]))
+
+
 def _warn_cross_check(names: list[str], pairs: list[tuple[int, int]], estimates, high, model_free, scale: float,
                       unit: str, listed_in: str = "") -> dict:
     """Warn about the pairs whose KSG estimate lies CHECK_MARGIN above the interval (``listed_in``
     ends the message); returns {"a ~ b": KSG's estimate} of those pairs, in ``unit``."""
-    flagged = [k for k in range(len(pairs)) if model_free[k] > high[k] + CHECK_MARGIN]  # NaN: not checked
+    flagged = [k for k in range(len(pairs)) if _disagrees(model_free[k], high[k])]
     found = {f"{names[pairs[k][0]]} ~ {names[pairs[k][1]]}": float(model_free[k]) / scale for k in flagged}
     if flagged:
         worst = sorted(flagged, key=lambda k: estimates[k] - model_free[k])[:5]
@@ -387,12 +403,8 @@ def mi_matrix(data: Any, *, model: str = "default", base: float | None = None, d
     check_xy(values[:, :1], values[:, 1:])  # enough rows
     found = _column_pair_estimates(values, first, second, model=model, device=device, check=check)
     if found is None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", MistWarning)
-            results = estimate_many([(values[:, i], values[:, j]) for i, j in zip(first, second)], model=model,
-                                    device=device, check=check)
-        found = (np.array([r.estimate for r in results]), np.array([r.high for r in results]),
-                 np.array([np.nan if r.cross_check is None else r.cross_check for r in results]))
+        found = _estimate_pairs([(values[:, i], values[:, j]) for i, j in zip(first, second)], model=model,
+                                device=device, check=check)
     estimates, high, model_free = found
     names = [str(c) for c in frame.columns]
     out = np.full((d, d), np.nan)
@@ -421,11 +433,7 @@ def mutual_info_score(X: Any, y: Any, *, model: str = "default", check: bool = F
         found = _column_pair_estimates(np.hstack([features, target]), np.arange(p), np.full(p, p),
                                        model=model, device=None, check=check)
     if found is None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", MistWarning)
-            results = estimate_many([(features[:, j], target) for j in range(p)], model=model, check=check)
-        found = (np.array([r.estimate for r in results]), np.array([r.high for r in results]),
-                 np.array([np.nan if r.cross_check is None else r.cross_check for r in results]))
+        found = _estimate_pairs([(features[:, j], target) for j in range(p)], model=model, device=None, check=check)
     if check:
         names = _column_names(X) or [f"X[:, {j}]" for j in range(p)]
         _warn_cross_check(names + ["y"], [(j, p) for j in range(p)], *found, 1.0, "nats")
