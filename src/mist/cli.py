@@ -315,7 +315,10 @@ def export(
         if calibrate:
             import numpy as np
 
-            from mist.model.calibration import GRID_TAUS, calibration_set, calibration_set_description, fit_calibration
+            from mist.api import _subsets
+            from mist.model.calibration import (GRID_TAUS, LARGE_N_PER_VALUE, LARGE_N_SEED, LARGE_N_VALUES,
+                                                calibration_set, calibration_set_description, fit_calibration,
+                                                fit_shared_fraction, large_n_set, subset_quantiles)
 
             grid = calibration_set()
             maps, coverage = fit_calibration(network, grid.xs, grid.ys, grid.mi)
@@ -324,10 +327,6 @@ def export(
                 fitted_on=calibration_set_description(),
                 raw_coverage={f"{t:.2f}": round(float(np.interp(t, GRID_TAUS, coverage)), 4) for t in (0.05, 0.25, 0.5, 0.75, 0.95)})
             network.tau_map = maps  # the subsets' quantiles are the calibrated ones, as estimate gives them
-            from mist.api import _subsets
-            from mist.model.calibration import (LARGE_N_PER_VALUE, LARGE_N_SEED, LARGE_N_VALUES, fit_shared_fraction,
-                                                large_n_set, subset_quantiles)
-
             large = large_n_set()
             rho, report = fit_shared_fraction(subset_quantiles(network, large, _subsets), [mi for _, _, mi in large])
             meta["subset_calibration"] = dict(
