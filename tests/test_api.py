@@ -212,3 +212,84 @@ def test_cuda_request_without_cuda(data, test_model_card):
     x, y = data
     with pytest.raises(MistError, match="no CUDA device"):
         api.estimate(x, y, model=test_model_card, device="cuda")
+
+
+def _beyond(result) -> bool:
+    return any(note.startswith(api._BEYOND_RANGE) for note in result.notes)
+
+
+@pytest.mark.parametrize("model", ["default", "test"])  # the NumPy engine, and PyTorch (cell trunk)
+def test_high_mi_check_warns_past_the_training_correlations(model, test_model_card):
+    model = test_model_card if model == "test" else model
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(300, 2))
+    y = x + 0.05 * rng.normal(size=(300, 2))  # each pair: correlation 0.9988, MI 2.99 nats
+    with pytest.warns(MistWarning, match="beyond the training range: .* correlate at 0.99"):
+        r = api.estimate(x, y, model=model, check=False)
+    assert _beyond(r) and 2.0 < r.lower_bound < 0.5 * math.log(1 + 1 / 0.05**2)
+    perm = rng.permutation(300)  # the bound is a rank statistic: row order and monotone maps keep it
+    with pytest.warns(MistWarning, match="beyond the training range"):
+        again = api.estimate(np.exp(y[perm]), x[perm], model=model, check=False)
+    assert again.lower_bound == pytest.approx(r.lower_bound, abs=1e-4)  # float32 correlations
+    with warnings.catch_warnings():  # in range: correlation 0.71, no warning, a bound below the MI
+        warnings.simplefilter("error", MistWarning)
+        r = api.estimate(x[:, 0], x[:, 0] + rng.normal(size=300), model=model, check=False)
+    assert not _beyond(r) and 0.1 < r.lower_bound < 0.5 * math.log(2)
+
+
+def test_same_ranks_give_an_infinite_bound_and_json_says_so():
+    x = np.random.default_rng(0).normal(size=200)
+    with pytest.warns(MistWarning, match="same ranks"):
+        r = api.estimate(x, np.exp(x), check=False)
+    assert r.lower_bound == math.inf
+    assert json.loads(json.dumps(r.to_dict(), allow_nan=False))["lower_bound"] == "inf"
+    small = api.estimate(x[:19], np.exp(x[:19]), check=False)  # too few rows for the check
+    assert small.lower_bound is None and not _beyond(small)
+
+
+def test_high_mi_check_raises_no_alarm_on_training_family_data():
+    from mist.distributions import TRAIN, sample_datasets
+
+    rng = np.random.default_rng(5)
+    pairs, mis = [], []
+    for i, family in enumerate(TRAIN * 3):
+        b = sample_datasets(family, int(rng.choice([50, 200])), 3, 3, 1, seed=i)
+        pairs.append((b.x[0].numpy(), b.y[0].numpy()))
+        mis.append(float(b.mi[0]))
+    results = api.estimate_many(pairs, check=False)
+    assert not any(_beyond(r) for r in results)
+    assert all(r.lower_bound <= mi for r, mi in zip(results, mis))  # a lower bound of the true MI
+
+
+def test_high_mi_check_over_row_subsets():
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(1200, 1))
+    y = x + 0.1 * rng.normal(size=(1200, 1))
+    with pytest.warns(MistWarning, match="beyond the training range"):
+        r = api.estimate(x, y, check=False)
+    with pytest.warns(MistWarning, match="beyond the training range"):
+        first = api.estimate(x[:400], y[:400], check=False)
+    # the subsets' evidence adds up: a tighter bound than from a third of the rows, below the MI
+    assert first.lower_bound < r.lower_bound < 0.5 * math.log(101)
+
+
+def test_rows_and_columns_outside_the_trained_shapes_warn():
+    rng = np.random.default_rng(0)
+    with pytest.warns(MistWarning, match="6 rows, fewer than the 10"):
+        api.estimate(rng.normal(size=6), rng.normal(size=6))
+    with pytest.warns(MistWarning, match="40 columns on one side, more than the 32"):
+        r = api.estimate(rng.normal(size=(200, 40)), rng.normal(size=(200, 3)))
+    assert any("more than the 32" in note for note in r.notes)
+
+
+@pytest.mark.parametrize("model", ["default", "test"])  # the pair path, and the fallback through estimate_many
+def test_mi_matrix_and_score_name_the_pairs_beyond_the_training_range(model, test_model_card):
+    model = test_model_card if model == "test" else model
+    rng = np.random.default_rng(1)
+    a = rng.normal(size=300)
+    frame = pd.DataFrame({"a": a, "copy": a + 0.03 * rng.normal(size=300), "other": rng.normal(size=300)})
+    with pytest.warns(MistWarning, match="1 pair.* beyond the model's training data.*a ~ copy"):
+        table = api.mi_matrix(frame, model=model)
+    assert list(table.attrs["beyond_range"]) == ["a ~ copy"] and table.attrs["beyond_range"]["a ~ copy"] > 2.5
+    with pytest.warns(MistWarning, match="copy ~ y"):
+        api.mutual_info_score(frame[["copy", "other"]], frame["a"], model=model)

@@ -38,6 +38,10 @@ class MIResult:
     ``low`` and ``high`` are the (1 - level)/2 and (1 + level)/2 quantiles predicted by the
     model (MIST-QR); ``quantiles`` maps any requested tau to its value. ``cross_check`` is KSG's
     estimate on the same data where the model-free cross-check ran (:func:`estimate`), else None.
+    ``lower_bound`` is a model-free lower bound on the MI from the strongest pair of a column of
+    x and a column of y, -1/2 log(1 - r^2) at the lower confidence end of their normal scores'
+    correlation r (``HIGH_MI_Z`` standard errors below; inf where their ranks agree); None below
+    ``HIGH_MI_MIN_ROWS`` rows.
     """
 
     estimate: float
@@ -52,15 +56,19 @@ class MIResult:
     quantiles: dict = field(default_factory=dict)
     notes: tuple = ()
     cross_check: float | None = None
+    lower_bound: float | None = None
 
     def __float__(self) -> float:
         return float(self.estimate)
 
     def to_dict(self) -> dict:
+        """The fields as a JSON-safe dict (an infinite ``lower_bound`` as the string "inf")."""
         out = {k: getattr(self, k) for k in ("estimate", "low", "high", "level", "unit", "n", "dim_x", "dim_y", "model")}
         out["quantiles"] = {str(k): v for k, v in self.quantiles.items()}
         out["notes"] = list(self.notes)
         out["cross_check"] = self.cross_check
+        bound = self.lower_bound
+        out["lower_bound"] = "inf" if bound is not None and math.isinf(bound) else bound
         return out
 
     def __str__(self) -> str:
@@ -113,6 +121,93 @@ CHECK_MIN_ROWS = 100
 CHECK_MIN_DISTINCT = 0.9
 CHECK_MARGIN = 0.1
 CHECK_TAU = 0.95  # KSG is compared with this quantile of the model, at any ``level``
+
+#: Beyond the training range. A model knows the MI of data like its training data only: the
+#: shipped ones saw n >= 10 rows, at most 32 columns a side (a card's ``training.n_range`` and
+#: ``dim_range``), and no two columns of x and y whose normal scores correlate above 25/26 = 0.9615
+#: (the sparse structure at its largest strength, 5: 1.29 nats for that pair). Past that
+#: correlation they saturate (y = x + 0.1 noise, n = 500: 1.92 nats for 2.31; with 4 such
+#: columns a side 7.33 for 9.23, interval [7.15, 7.53]). Every estimate with at least
+#: HIGH_MI_MIN_ROWS rows therefore takes its strongest column pair's correlation r (which the
+#: forward pass computes anyway), and its lower confidence end r_low, HIGH_MI_Z standard errors
+#: below on Fisher's scale: when r_low is above the training maximum, or the model-free bound
+#: MI >= -1/2 log(1 - r_low^2) (normal scores have Gaussian marginals, and a Gaussian has the
+#: least MI for a given correlation) lies above the model's 0.95-quantile, the result warns.
+#: With Z = 4, `python benchmarks/high_mi.py --datasets 1000` (n 20-500, 1-8 columns a side):
+#: no warning on training-family data drawn with the published priors, 2 in 1,000 drawn at the
+#: edge of the priors (both n = 20); past the edge (strength 5-8, 8-15, 15-30) it warned on 22%,
+#: 74% and 92% of datasets, whose 90% intervals held the MI 35%, 1% and 0% of the time. Below 20
+#: rows identical ranks are too common for a test (2-20% of datasets at n = 10 at that edge).
+HIGH_MI_Z = 4.0
+HIGH_MI_MIN_ROWS = 20
+_BEYOND_RANGE = "beyond the training range: "  # starts each note of the high-MI check
+
+
+def _training_range(card: dict) -> tuple[int, int, float]:
+    """(fewest rows, most columns a side, largest correlation of a column pair) in a card's
+    training data; the shipped models' values where a card does not say."""
+    training = card.get("training", {})
+    strength = float(training.get("priors", {}).get("strength", (0.1, 5.0))[1])
+    return (int(training.get("n_range", (10, 500))[0]), int(training.get("dim_range", (1, 32))[1]),
+            strength**2 / (1 + strength**2))
+
+
+def _range_notes(n: int, dim_x: int, dim_y: int, card: dict) -> list[str]:
+    """Warn, and return notes, where a dataset's shape lies outside the model's training range."""
+    n_min, dim_max, _ = _training_range(card)
+    notes = []
+    if n < n_min:
+        notes.append(f"{n} rows, fewer than the {n_min} of the model's training data: on fresh training-family data "
+                     "the 90% interval held the true MI 26-47% of the time at n = 4, 58-71% at n = 6 and "
+                     "76-84% at n = 8 (benchmarks/high_mi.py --shapes)")
+    if max(dim_x, dim_y) > dim_max:
+        notes.append(f"{max(dim_x, dim_y)} columns on one side, more than the {dim_max} of the model's training "
+                     "data: on fresh training-family data with 48-64 columns a side the 90% interval held the true "
+                     "MI 55-77% of the time (benchmarks/high_mi.py --shapes)")
+    for note in notes:
+        warnings.warn(note + ".", MistWarning, stacklevel=4)
+    return notes
+
+
+def _pair_correlation_bounds(r2, rows, group, count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For ``count`` datasets, from the strongest column pair's squared correlation r2 (M,) in
+    M row subsets of ``rows`` (M,) rows each, subset m of dataset ``group[m]``: the correlation,
+    its lower confidence end (Fisher's z averaged over a dataset's subsets with weights n - 3,
+    HIGH_MI_Z standard errors below) and the model-free lower bound on MI (nats) of
+    :class:`MIResult`, -1/2 log(1 - r_low^2), inf where r is 1 to float32 precision (the ranks
+    agree); each (count,)."""
+    z = np.arctanh(np.sqrt(np.clip(r2, 0.0, 1.0)).clip(max=1 - 1e-7))
+    weights = np.asarray(rows, dtype=float) - 3
+    total = np.bincount(group, weights=weights, minlength=count)
+    centre = np.bincount(group, weights=weights * z, minlength=count) / np.maximum(total, 1.0)
+    r = np.tanh(centre)
+    r_low = np.tanh(np.maximum(centre - HIGH_MI_Z / np.sqrt(np.maximum(total, 1.0)), 0.0))
+    return r, r_low, np.where(r > 1 - 1e-6, np.inf, -0.5 * np.log1p(-np.minimum(r_low, 1 - 1e-7) ** 2))
+
+
+def _beyond_range(r_low, floor, upper, rho_max):
+    """The high-MI check's rule: the strongest pair's correlation is surely above the training
+    maximum, or the model-free lower bound is above the model's CHECK_TAU quantile ``upper``."""
+    return (r_low > rho_max) | (floor > upper)
+
+
+def _high_mi_note(r: float, r_low: float, floor: float, upper: float, rho_max: float, scale: float,
+                  unit: str) -> str | None:
+    """The high-MI check's note for one dataset (None when it passes); ``upper`` is the model's
+    CHECK_TAU quantile, ``floor`` the model-free lower bound, both in nats."""
+    if not _beyond_range(r_low, floor, upper, rho_max):
+        return None
+    if math.isinf(floor):
+        return (_BEYOND_RANGE + "a column of x and a column of y have the same ranks (one is, up to sampling, a "
+                "monotone function of the other): the MI of such continuous variables is infinite, and the model's "
+                "estimate is only the largest it learned")
+    where = (f"above the {rho_max:.4f} of the model's training data, so the MI may lie above the range the model "
+             "learned, where its estimate and interval fall short (y = x + 0.1 noise, one column a side, n = 500: "
+             "1.95 nats for 2.31)" if r_low > rho_max else
+             f"so the model's interval (0.95-quantile {upper / scale:.4f} {unit}) lies below the bound below")
+    return (_BEYOND_RANGE + f"the normal scores of a column of x and a column of y correlate at {r:.4f} (at least "
+            f"{r_low:.4f}, {HIGH_MI_Z:g} standard errors below), {where}. A model-free lower bound for any "
+            f"distribution: MI >= {floor / scale:.4f} {unit} (-1/2 log(1 - r^2) at that lower end)")
 
 
 LARGE_N = ("subsets", "direct")
@@ -175,13 +270,15 @@ def estimate_many(
     scale, unit = _unit(base)
     taus = _taus(level, quantiles)
     asked = len(taus)
-    # the cross-check compares KSG with the 0.95-quantile (its margin was set for the 90%
-    # interval), whatever the level asked for: one more tau, left out of the results
-    taus = taus + [CHECK_TAU] if check else taus
+    # the cross-check and the high-MI check compare with the 0.95-quantile (the cross-check's
+    # margin was set for the 90% interval), whatever the level asked for: one more tau, left out
+    # of the results
+    taus = taus + [CHECK_TAU]
     network = load_predictor(model, device)  # on the CPU a NumPy engine: no torch import
     card = network.card
     rho = shared_fraction(card)
     name = card.get("name", str(model))
+    rho_max = _training_range(card)[2]
     prepared, xs, ys, owner = [], [], [], []
     for i, pair in enumerate(pairs):
         try:
@@ -192,6 +289,7 @@ def estimate_many(
             x, y, notes = _prepare(x, y)
         except MistError as exc:
             raise MistError(f"pairs[{i}]: {exc}") from exc
+        notes = notes + _range_notes(x.shape[0], x.shape[1], y.shape[1], card)
         prepared.append((x, y, notes))
         if x.shape[1] and y.shape[1]:
             for rows in _subsets(x, y, large_n):
@@ -200,7 +298,11 @@ def estimate_many(
                 owner.append(i)
     show = (len(prepared) > 200) if progress is None else progress
     bar = _ProgressBar(len(xs)) if show and xs else None
-    mean, quant = predict_many(network, xs, ys, taus, device=device, progress=bar.advance if bar else None)
+    mean, quant, pair_r2 = predict_many(network, xs, ys, taus, device=device, progress=bar.advance if bar else None,
+                                        with_pair_r2=True)
+    # the high-MI check's statistics of every pair at once (a loop costs ~50 us a pair)
+    pair_r, pair_r_low, floors = (a.tolist() for a in _pair_correlation_bounds(
+        pair_r2, [len(x) for x in xs], np.asarray(owner, dtype=np.intp), len(prepared)))
     if bar:
         bar.close()
     passes_of = [[] for _ in prepared]  # forward passes (subsets) of each pair
@@ -223,23 +325,31 @@ def estimate_many(
                 how = ("the interval narrowed for the average as fitted for this model (shared fraction "
                        f"{rho:.2f})" if rho is not None else "the interval is that of a subset (conservative)")
                 notes = notes + [f"n={n} above {MAX_ROWS}: averaged over {len(mine)} subsets of the rows; {how}"]
+        lower_bound = None
+        if mine and n >= HIGH_MI_MIN_ROWS:
+            lower_bound = floors[i] / scale
+            text = _high_mi_note(pair_r[i], pair_r_low[i], floors[i], float(q[-1]), rho_max, scale, unit)
+            if text:
+                notes = notes + [text]
+                warnings.warn(text + ".", MistWarning, stacklevel=3)
         model_free = None
         if check and mine and x.shape[1] + y.shape[1] <= CHECK_MAX_COLUMNS and n >= CHECK_MIN_ROWS:
             # KSG on at most MAX_ROWS rows (the first subset), also when large_n="direct"
             first = _subsets(x, y)[0] if n > MAX_ROWS else slice(None)
             model_free = _cross_check(x[first], y[first])
             if _disagrees(model_free, float(q[-1])):
+                why = ("see the note on the training range" if any(t.startswith(_BEYOND_RANGE) for t in notes) else
+                       "the dependence may be of a kind the model was not trained on (non-monotone, such as y = x^2 "
+                       "+ noise, or multimodal), where it underestimates")
                 text = (f"KSG, a model-free estimator, finds {model_free / scale:.4f} {unit}, above the model's 90% "
-                        f"interval (upper end {float(q[-1]) / scale:.4f}): the dependence may be of a kind the model "
-                        "was not trained on (non-monotone, such as y = x^2 + noise, or multimodal), where it "
-                        "underestimates; prefer KSG's figure here")
+                        f"interval (upper end {float(q[-1]) / scale:.4f}): {why}; prefer KSG's figure here")
                 notes = notes + [text]
                 warnings.warn(text + ".", MistWarning, stacklevel=3)
         results.append(MIResult(
             estimate=m / scale, low=float(q[0]) / scale, high=float(q[2]) / scale, level=level, unit=unit,
             n=n, dim_x=x.shape[1], dim_y=y.shape[1], model=name,
             quantiles={t: float(v) / scale for t, v in zip(taus[3:asked], q[3:asked])}, notes=tuple(notes),
-            cross_check=None if model_free is None else model_free / scale))
+            cross_check=None if model_free is None else model_free / scale, lower_bound=lower_bound))
     return results
 
 
@@ -308,6 +418,25 @@ def estimate(
     Invariant to row order, to the order of columns within x and within y, to swapping x and y,
     and to strictly increasing maps of any column (the model sees per-column normal scores).
     Constant columns are ignored with a warning; MI is 0 when one side is all constant.
+
+    The model knows data like its training data only. A warning (and a note) says when a
+    dataset lies outside: fewer rows (10) or more columns a side (32) than it was trained on,
+    or, always checked from 20 rows on, a column of x and a column of y whose normal scores
+    correlate surely above any pair in its training data (0.9615), or so strongly that the
+    model-free bound ``result.lower_bound`` lies above the model's interval. Past that
+    correlation its estimates fall short (y = x + 0.1 noise, n = 500: 1.95 nats for 2.31; with 4
+    such columns a side 7.3 for 9.2): see ``HIGH_MI_Z`` and benchmarks/high_mi.py.
+
+    Examples
+    --------
+    >>> import numpy as np, mist
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=500)
+    >>> r = mist.estimate(x, x + rng.normal(size=500))  # exact MI: 1/2 log 2 = 0.3466 nats
+    >>> print(r)
+    I(X;Y) = 0.4093 nats, 90% interval [0.3467, 0.4908] (n=500, dim_x=1, dim_y=1, model=mist-tiny-gpu)
+    >>> round(r.lower_bound, 4)  # model-free: MI is at least this (for any distribution)
+    0.2672
     """
     return estimate_many([(x, y)], model=model, level=level, quantiles=quantiles, base=base,
                          device=device, progress=False, large_n=large_n, check=check)[0]
@@ -315,8 +444,9 @@ def estimate(
 
 def _column_pair_estimates(values: np.ndarray, first, second, *, model: str, device: str | None, check: bool):
     """For the one-column pairs (values[:, first[k]], values[:, second[k]]) of one validated
-    table: MI (nats, at least 0), the upper end of the 90% interval (nats) and, with ``check``,
-    KSG's estimate where the cross-check applies (NaN elsewhere), through the engine's pair path
+    table: MI (nats, at least 0), the upper end of the 90% interval (nats), with ``check``
+    KSG's estimate where the cross-check applies (NaN elsewhere), and the model-free lower bound
+    (nats) of the pairs the high-MI check flags (NaN elsewhere), through the engine's pair path
     (each column ranked once, the pairs' statistics from matrix products: 4-6x faster than
     estimate_many over the pairs); None where that path does not apply (a model or device that
     needs PyTorch). Above MAX_ROWS rows the table's rows are split once into order-independent
@@ -334,35 +464,61 @@ def _column_pair_estimates(values: np.ndarray, first, second, *, model: str, dev
     varying = np.ones(values.shape[1], dtype=bool)
     varying[constant_columns(values)] = False
     live = varying[first] & varying[second]
-    estimates, high, model_free = np.zeros(len(first)), np.zeros(len(first)), np.full(len(first), np.nan)
+    estimates, high = np.zeros(len(first)), np.zeros(len(first))
+    model_free, flagged = np.full(len(first), np.nan), np.full(len(first), np.nan)
     if not live.any():
-        return estimates, high, model_free
+        return estimates, high, model_free, flagged
     subsets = _subsets(values, values[:, :0])
     taus = _taus(0.9, None)
-    means, quants = [], []
+    means, quants, r2s = [], [], []
     for rows in subsets:
         pass_taus = taus if engine.tau_map is None else engine.tau_map(taus, len(rows), 1, 1).tolist()
-        mean, quant = engine.pairs(values[rows], first[live], second[live], pass_taus)
+        mean, quant, r2 = engine.pairs(values[rows], first[live], second[live], pass_taus, with_pair_r2=True)
         means.append(mean)
         quants.append(quant)
+        r2s.append(r2)
     estimates[live] = np.maximum(np.mean(means, axis=0), 0.0)
     high[live] = np.maximum(combine_subset_quantiles(np.stack(quants), 1, shared_fraction(engine.card))[:, 2], 0.0)
+    if values.shape[0] >= HIGH_MI_MIN_ROWS:
+        pairs = int(live.sum())
+        _, r_low, floor = _pair_correlation_bounds(np.concatenate(r2s), np.repeat([len(rows) for rows in subsets], pairs),
+                                                   np.tile(np.arange(pairs), len(subsets)), pairs)
+        flagged[live] = np.where(_beyond_range(r_low, floor, high[live], _training_range(engine.card)[2]), floor, np.nan)
     if check and len(subsets[0]) >= CHECK_MIN_ROWS:
         sample = values[subsets[0]]
         for k in np.flatnonzero(live):
             value = _cross_check(sample[:, first[k]:first[k] + 1], sample[:, second[k]:second[k] + 1])
             model_free[k] = np.nan if value is None else value
-    return estimates, high, model_free
+    return estimates, high, model_free, flagged
 
 
 def _estimate_pairs(pairs, *, model: str, device: str | None, check: bool):
-    """:func:`_column_pair_estimates`' three arrays through :func:`estimate_many` (one pass per
+    """:func:`_column_pair_estimates`' four arrays through :func:`estimate_many` (one pass per
     pair, its per-pair warnings silenced): the path for models the pair path does not serve."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MistWarning)
         results = estimate_many(pairs, model=model, device=device, check=check)
+    flagged = [r.lower_bound if any(t.startswith(_BEYOND_RANGE) for t in r.notes) else np.nan for r in results]
     return (np.array([r.estimate for r in results]), np.array([r.high for r in results]),
-            np.array([np.nan if r.cross_check is None else r.cross_check for r in results]))
+            np.array([np.nan if r.cross_check is None else r.cross_check for r in results]), np.array(flagged))
+
+
+def _warn_beyond_range(names: list[str], pairs: list[tuple[int, int]], estimates, flagged, scale: float,
+                       unit: str, listed_in: str = "") -> dict:
+    """Warn about the pairs the high-MI check flags (``flagged``: their model-free lower bound,
+    NaN elsewhere); returns {"a ~ b": that bound} of those pairs, in ``unit``."""
+    marked = np.flatnonzero(~np.isnan(flagged))
+    found = {f"{names[pairs[k][0]]} ~ {names[pairs[k][1]]}": float(flagged[k]) / scale for k in marked}
+    if marked.size:
+        worst = sorted(marked, key=lambda k: estimates[k] - flagged[k])[:5]
+        listed = ", ".join(f"{names[pairs[k][0]]} ~ {names[pairs[k][1]]} ({estimates[k] / scale:.3f} {unit}, "
+                           + ("same ranks: infinite" if np.isinf(flagged[k]) else f"at least {flagged[k] / scale:.3f}")
+                           + ")" for k in worst)
+        warnings.warn(f"{len(marked)} pair(s) correlate beyond the model's training data (normal scores correlated "
+                      f"above {HIGH_MI_Z:g} standard errors past its largest, or a model-free lower bound above its "
+                      f"interval): their MI is likely above the range it learned and their estimates too low; "
+                      f"for example {listed}.{listed_in}", MistWarning, stacklevel=3)
+    return found
 
 
 def _warn_cross_check(names: list[str], pairs: list[tuple[int, int]], estimates, high, model_free, scale: float,
@@ -386,7 +542,9 @@ def mi_matrix(data: Any, *, model: str = "default", base: float | None = None, d
     """MI between every pair of columns of a table, batched: a DataFrame in, a DataFrame out.
 
     The diagonal is left as NaN (the MI of a continuous variable with itself is infinite).
-    With ``check``, every pair with at least 100 rows and few ties also gets the model-free
+    Pairs that correlate beyond the model's training data (the high-MI check of :func:`estimate`)
+    are named in a warning and, with their model-free lower bounds, in
+    ``table.attrs["beyond_range"]``. With ``check``, every pair with at least 100 rows and few ties also gets the model-free
     cross-check of :func:`estimate` (one KSG call a pair, 1-2 ms at n = 500): the model misses
     non-monotone dependence such as y = x^2 + noise. The pairs where KSG lies above the
     interval are named in a warning and in ``table.attrs["cross_check"]``.
@@ -405,11 +563,13 @@ def mi_matrix(data: Any, *, model: str = "default", base: float | None = None, d
     if found is None:
         found = _estimate_pairs([(values[:, i], values[:, j]) for i, j in zip(first, second)], model=model,
                                 device=device, check=check)
-    estimates, high, model_free = found
+    estimates, high, model_free, flagged = found
     names = [str(c) for c in frame.columns]
     out = np.full((d, d), np.nan)
     out[first, second] = out[second, first] = estimates / scale
     table = pd.DataFrame(out, index=names, columns=names)
+    table.attrs["beyond_range"] = _warn_beyond_range(names, list(zip(first, second)), estimates, flagged, scale, unit,
+                                                     " All are in the result's attrs['beyond_range'].")
     if check:
         table.attrs["cross_check"] = _warn_cross_check(names, list(zip(first, second)), estimates, high, model_free,
                                                        scale, unit, " All are in the result's attrs['cross_check'].")
@@ -424,7 +584,9 @@ def mutual_info_score(X: Any, y: Any, *, model: str = "default", check: bool = F
     ``functools.partial(mist.mutual_info_score, check=True)``), each feature also gets the
     model-free cross-check of :func:`estimate`, and a warning names the features where KSG lies
     above the model's interval: the model misses non-monotone dependence, so such a feature
-    may rank too low.
+    may rank too low. Features that correlate with ``y`` beyond the model's training data (the
+    high-MI check of :func:`estimate`, always on) are named in a warning: their scores may be
+    too low, though such features rank near the top anyway.
     """
     features, target = check_xy(as_samples(X, "X"), y)
     p = features.shape[1]
@@ -434,9 +596,11 @@ def mutual_info_score(X: Any, y: Any, *, model: str = "default", check: bool = F
                                        model=model, device=None, check=check)
     if found is None:
         found = _estimate_pairs([(features[:, j], target) for j in range(p)], model=model, device=None, check=check)
+    names = (_column_names(X) or [f"X[:, {j}]" for j in range(p)]) + ["y"]
+    pairs = [(j, p) for j in range(p)]
+    _warn_beyond_range(names, pairs, found[0], found[3], 1.0, "nats")
     if check:
-        names = _column_names(X) or [f"X[:, {j}]" for j in range(p)]
-        _warn_cross_check(names + ["y"], [(j, p) for j in range(p)], *found, 1.0, "nats")
+        _warn_cross_check(names, pairs, *found[:3], 1.0, "nats")
     return found[0]
 
 

@@ -170,3 +170,24 @@ def test_pairs_of_columns_agree_with_one_pass_per_pair():
     ref_canonical, ref_summary = copula_summary(stacked, 1)
     np.testing.assert_allclose(canonical, ref_canonical, atol=1e-6)
     np.testing.assert_allclose(summary, ref_summary, atol=1e-6)
+
+
+def test_largest_pair_correlation_of_a_pass_and_of_pairs():
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(3, 80, 4))
+    y = rng.normal(size=(3, 80, 2))
+    y[1, :, 1] = np.exp(x[1, :, 2]) + 0.5 * rng.normal(size=80)  # one strong pair, in dataset 1
+    z = normal_scores(np.concatenate([x, y], axis=-1)).astype(np.float64)
+    z = (z - z.mean(1, keepdims=True)) / z.std(1, keepdims=True)
+    reference = (np.einsum("bni,bnj->bij", z[..., :4], z[..., 4:]) / 80) ** 2
+    expected = reference.reshape(3, -1).max(-1)
+    engine = NumpyForward.from_network(load_model("default"))
+    mean, _, r2 = engine(x, y, TAUS, with_pair_r2=True)
+    np.testing.assert_allclose(r2, expected, atol=1e-5)
+    assert r2.argmax() == 1
+    np.testing.assert_allclose(numpy_forward.largest_pair_r2(x, y), expected, atol=1e-5)
+    np.testing.assert_allclose(engine(x, y, TAUS)[0], mean)  # the flag changes nothing else
+    values = np.concatenate([x[1], y[1]], axis=1)
+    first, second = np.meshgrid(np.arange(4), np.arange(4, 6), indexing="ij")
+    _, _, pair_r2 = engine.pairs(values, first.ravel(), second.ravel(), with_pair_r2=True)
+    np.testing.assert_allclose(pair_r2, reference[1].ravel(), atol=1e-5)

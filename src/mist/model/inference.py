@@ -11,7 +11,7 @@ from typing import Sequence
 
 import numpy as np
 
-from mist.model.numpy_forward import NumpyForward, numpy_forward_for
+from mist.model.numpy_forward import NumpyForward, largest_pair_r2, numpy_forward_for
 from mist.model.numpy_forward import supports as numpy_supports
 
 
@@ -33,7 +33,8 @@ def predict_many(
     progress=None,
     backend: str = "auto",
     calibrate: bool = True,
-) -> tuple[np.ndarray, np.ndarray | None]:
+    with_pair_r2: bool = False,
+) -> tuple:
     """Predict MI (nats) for each dataset ``(xs[i], ys[i])``; xs[i] has shape (n_i, dim_x_i).
 
     ``network`` is a :class:`~mist.model.network.MISTNetwork` or a NumPy engine
@@ -46,7 +47,9 @@ def predict_many(
     With ``calibrate`` (the default), a network whose card holds a ``tau_calibration``
     (``network.tau_map``, :mod:`mist.model.calibration`) answers tau with the calibrated quantile
     of the dataset's (n, dim_x + dim_y) cell.
-    Returns mean (len,) and quantiles (len, len(taus)) or None.
+    Returns mean (len,) and quantiles (len, len(taus)) or None; with ``with_pair_r2`` also each
+    dataset's largest squared correlation between a column of x and one of y in normal scores
+    (len,) (:func:`~mist.model.numpy_forward.largest_pair_r2`; free on the NumPy path).
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
@@ -64,6 +67,7 @@ def predict_many(
         use_numpy = backend == "numpy" or (backend == "auto" and device.type == "cpu" and numpy_supports(network.config))
     means = np.zeros(len(xs))
     quants = None if taus is None else np.zeros((len(xs), len(taus)))
+    pair_r2 = np.zeros(len(xs))
     groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
     for i, (x, y) in enumerate(zip(xs, ys)):
         n, dim_x, dim_y = int(x.shape[0]), int(x.shape[1]), int(y.shape[1])
@@ -84,16 +88,19 @@ def predict_many(
                 stop += 1
             chunk = members[start:stop]
             if use_numpy:
-                mean, quant = _numpy_pass(network, [xs[i] for i in chunk], [ys[i] for i in chunk], pass_taus)
+                mean, quant, r2 = _numpy_pass(network, [xs[i] for i in chunk], [ys[i] for i in chunk], pass_taus)
             else:
                 mean, quant = _torch_pass(network, [xs[i] for i in chunk], [ys[i] for i in chunk], pass_taus, device)
+                r2 = [largest_pair_r2(_as_numpy(xs[i])[None], _as_numpy(ys[i])[None])[0] for i in chunk] \
+                    if with_pair_r2 else 0.0
             means[chunk] = mean
+            pair_r2[chunk] = r2
             if quants is not None:
                 quants[chunk] = quant
             if progress is not None:
                 progress(len(chunk))
             start = stop
-    return means, quants
+    return (means, quants, pair_r2) if with_pair_r2 else (means, quants)
 
 
 def _as_numpy(a) -> np.ndarray:
@@ -102,7 +109,7 @@ def _as_numpy(a) -> np.ndarray:
 
 def _numpy_pass(network, xs, ys, taus):
     engine = network if isinstance(network, NumpyForward) else numpy_forward_for(network)
-    return engine(np.stack([_as_numpy(x) for x in xs]), np.stack([_as_numpy(y) for y in ys]), taus)
+    return engine(np.stack([_as_numpy(x) for x in xs]), np.stack([_as_numpy(y) for y in ys]), taus, with_pair_r2=True)
 
 
 def _torch_pass(network, xs, ys, taus, device):

@@ -266,6 +266,20 @@ def pair_summary(columns: np.ndarray, first: np.ndarray, second: np.ndarray,
     return canonical.astype(columns.dtype, copy=False), summary
 
 
+def largest_pair_r2(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Each dataset's largest squared correlation between a column of x and a column of y, in
+    normal scores (ties averaged): x (B, N, dim_x), y (B, N, dim_y) -> (B,). The NumPy pass
+    returns it for free (``with_pair_r2``); this is for the PyTorch path."""
+    x, y = np.asarray(x), np.asarray(y)
+    b, n, dim_x = x.shape
+    columns = np.empty((b, dim_x + y.shape[-1], n), dtype=np.float32)
+    columns[:, :dim_x] = x.transpose(0, 2, 1)
+    columns[:, dim_x:] = y.transpose(0, 2, 1)
+    zs, _, _ = _standardize_rows(column_normal_scores(columns))
+    cross = zs[:, :dim_x] @ zs[:, dim_x:].transpose(0, 2, 1) / n
+    return (cross * cross).reshape(b, -1).max(-1)
+
+
 @lru_cache(maxsize=1024)
 def _context_row(n: int, dim_x: int, dim_y: int) -> np.ndarray:
     """The network's shape features for one (n, dim_x, dim_y), (CONTEXT_WIDTH,), float32 as in
@@ -424,9 +438,13 @@ class NumpyForward:
         c = c + self._linear((scores @ v).transpose(0, 2, 1, 3).reshape(b, d, w), f"{name}.out")
         return c + self._mlp(_normalize(c), f"{name}.ff", final_gelu=False)
 
-    def __call__(self, x: np.ndarray, y: np.ndarray, taus=None) -> tuple[np.ndarray, np.ndarray | None]:
+    def __call__(self, x: np.ndarray, y: np.ndarray, taus=None, *, with_pair_r2: bool = False) -> tuple:
+        """(mean (B,), quantiles (B, T) or None); with ``with_pair_r2`` also each dataset's largest
+        squared correlation between a column of x and a column of y in normal scores (B,), which
+        the pass computes anyway (:func:`largest_pair_r2`)."""
         with _OneBlasThread():
-            return self._forward(x, y, taus)
+            mean, quantiles, pair_r2 = self._forward(x, y, taus)
+        return (mean, quantiles, pair_r2) if with_pair_r2 else (mean, quantiles)
 
     def _forward(self, x, y, taus):
         x, y = np.asarray(x), np.asarray(y)
@@ -443,17 +461,19 @@ class NumpyForward:
         np.multiply(z, z, out=both[b:])
         both[b:] -= 1.0
         canonical, summary = copula_summary(both, dim_x)
-        return self._head(canonical, summary, n, dim_x, dim_y, taus)
+        # column 0 of a column's summary is its largest squared correlation with the other side
+        return (*self._head(canonical, summary, n, dim_x, dim_y, taus), summary[:b, :, 0].max(-1))
 
-    def pairs(self, values: np.ndarray, first, second, taus=None,
-              chunk: int = 256) -> tuple[np.ndarray, np.ndarray | None]:
+    def pairs(self, values: np.ndarray, first, second, taus=None, chunk: int = 256, *,
+              with_pair_r2: bool = False) -> tuple:
         """MI of the column pairs (values[:, first[k]], values[:, second[k]]) of one table
         (N, M), as ``engine(values[None, :, [i]], values[None, :, [j]], taus)`` gives it for
         each pair, but with every column ranked once and the pairs' statistics from matrix
         products (:func:`pair_summary`); the network runs on ``chunk`` pairs at a time (small
         enough for its activations to stay in cache: 256 pairs took 0.9-1.0 s for 19,900 pairs,
         8,192 took 1.3 s).
-        Returns mean (P,) and quantiles (P, T) or None."""
+        Returns mean (P,) and quantiles (P, T) or None; with ``with_pair_r2`` also each pair's
+        squared correlation in normal scores (P,)."""
         first, second = np.asarray(first, dtype=np.intp), np.asarray(second, dtype=np.intp)
         with _OneBlasThread():
             n = values.shape[0]
@@ -464,9 +484,10 @@ class NumpyForward:
                                   np.concatenate([m[start:start + chunk] for _, m in stats]), n, 1, 1, taus)
                        for start in range(0, len(first), chunk)]
         mean = np.concatenate([m for m, _ in outputs]) if outputs else np.zeros(0)
-        if taus is None:
-            return mean, None
-        return mean, np.concatenate([q for _, q in outputs]) if outputs else np.zeros((0, len(taus)))
+        quantiles = None
+        if taus is not None:
+            quantiles = np.concatenate([q for _, q in outputs]) if outputs else np.zeros((0, len(taus)))
+        return (mean, quantiles, stats[0][1][:, 0, 0]) if with_pair_r2 else (mean, quantiles)
 
     def _head(self, canonical, summary, n, dim_x, dim_y, taus):
         """Everything after the copula statistics of B datasets of one shape: canonical (2B, k)
@@ -539,4 +560,4 @@ def _stamp(tensors) -> tuple:
 
 
 __all__ = ["NumpyForward", "numpy_forward_for", "supports", "state_shapes", "normal_scores", "column_normal_scores",
-           "copula_summary", "pair_summary", "standardize"]
+           "copula_summary", "pair_summary", "largest_pair_r2", "standardize"]
