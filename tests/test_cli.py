@@ -129,3 +129,19 @@ def test_neural_baseline_command(table):
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)
     assert out["estimator"] == "infonce" and out["estimate"] <= out["ceiling"] + 1e-9
+
+
+def test_data_beyond_the_training_range_gets_notes_and_strict_json(tmp_path):
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=300)
+    path = tmp_path / "dup.csv"
+    pd.DataFrame({"a": a, "copy": a + 0.05 * rng.normal(size=300), "same": np.exp(a)}).to_csv(path, index=False)
+    result = runner.invoke(app, ["estimate", str(path), "--x", "a", "--y", "copy", "--no-check"])
+    assert result.exit_code == 0 and "note: beyond the training range" in result.output
+    result = runner.invoke(app, ["estimate", str(path), "--x", "a", "--y", "same", "--json", "--no-check"])
+    out = json.loads(result.output, parse_constant=lambda c: pytest.fail(f"not strict JSON: {c}"))
+    assert out["lower_bound"] == "inf"
+    result = runner.invoke(app, ["matrix", str(path)])
+    assert result.exit_code == 0 and "note: a ~ copy: correlated beyond" in result.output
+    assert "note: a ~ same: correlated beyond the model's training data, so its estimate is likely too low (MI same " \
+           "ranks: infinite)" in result.output

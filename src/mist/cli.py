@@ -140,8 +140,13 @@ def matrix(
             _heatmap(table, plot, "bits" if bits else "nats")
         if not output:
             typer.echo(table.round(4).to_string())
+        unit = "bits" if bits else "nats"
+        for pair, value in table.attrs.get("beyond_range", {}).items():
+            bound = "same ranks: infinite" if math.isinf(value) else f"at least {value:.4f} {unit}, model-free"
+            typer.echo(f"note: {pair}: correlated beyond the model's training data, so its estimate is likely too "
+                       f"low (MI {bound})")
         for pair, value in table.attrs.get("cross_check", {}).items():
-            typer.echo(f"note: {pair}: KSG, a model-free estimator, finds {value:.4f} {'bits' if bits else 'nats'}, "
+            typer.echo(f"note: {pair}: KSG, a model-free estimator, finds {value:.4f} {unit}, "
                        "above the model's interval (dependence the model was not trained on)")
 
     _run(work)
