@@ -148,6 +148,9 @@ def _training_range(card: dict) -> tuple[int, int, float]:
     training data; the shipped models' values where a card does not say."""
     training = card.get("training", {})
     strength = float(training.get("priors", {}).get("strength", (0.1, 5.0))[1])
+    stream = training.get("config", {}).get("stream", {})
+    if stream.get("wide_fraction", 0) > 0:  # trained past the published priors too
+        strength = max(strength, float(stream["wide_strength"][1]))
     return (int(training.get("n_range", (10, 500))[0]), int(training.get("dim_range", (1, 32))[1]),
             strength**2 / (1 + strength**2))
 

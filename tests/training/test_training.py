@@ -1,4 +1,5 @@
 import csv
+import math
 
 import numpy as np
 
@@ -32,6 +33,19 @@ def test_rotation_mixes_columns_and_keeps_row_norms():
     torch.testing.assert_close(rotated.y.norm(dim=-1), plain.y.norm(dim=-1), rtol=1e-4, atol=1e-4)
     assert not torch.allclose(rotated.x, plain.x, atol=1e-3)
     assert torch.equal(rotated.mi, plain.mi)
+
+
+def test_wide_batches_go_past_the_published_strength():
+    from mist.distributions import Family
+
+    cfg = StreamConfig(n_range=(30, 30), dim_range=(2, 2), prob_equal_dims=1.0, cells_per_batch=4000)
+    families = (Family.from_name("multi_normal-2pair-base"),)
+    published = TrainingStream(cfg, seed=0, families=families).next_batch()
+    wide = TrainingStream(StreamConfig(**{**cfg.__dict__, "wide_fraction": 1.0}), seed=0, families=families).next_batch()
+    # two pairs of correlation s^2 / (1 + s^2): at most 2.58 nats for s <= 5, at least that above
+    pair_max = -math.log(1 - (25 / 26) ** 2)
+    assert published.mi.max() <= pair_max + 1e-4 < wide.mi.min()
+    assert wide.mi.max() <= -math.log(1 - (400 / 401) ** 2) + 1e-3  # strength <= 20
 
 
 def test_pinball_loss_values():
