@@ -293,3 +293,13 @@ def test_mi_matrix_and_score_name_the_pairs_beyond_the_training_range(model, tes
     assert list(table.attrs["beyond_range"]) == ["a ~ copy"] and table.attrs["beyond_range"]["a ~ copy"] > 2.5
     with pytest.warns(MistWarning, match="copy ~ y"):
         api.mutual_info_score(frame[["copy", "other"]], frame["a"], model=model)
+
+
+def test_discrete_columns_get_no_lower_bound():
+    # the bound assumes continuous marginals: two identical binary columns have MI log 2, yet
+    # their normal scores correlate at 1
+    b = np.random.default_rng(0).integers(0, 2, 300).astype(float)
+    with pytest.warns(MistWarning, match="looks discrete"):
+        r = api.estimate(b, b, check=False)
+    assert r.lower_bound is None and not _beyond(r)
+    assert api.mi_matrix(pd.DataFrame({"a": b, "b": b, "c": np.arange(300.0)})).attrs["beyond_range"] == {}

@@ -10,7 +10,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from mist._validation import (_column_names, as_samples, check_choice, check_level, check_xy, constant_columns,
+from mist._validation import (_column_names, as_samples, check_choice, check_level, check_xy,
                               distinct_counts, drop_constant_columns)
 from mist.errors import MistError, MistWarning
 
@@ -41,7 +41,7 @@ class MIResult:
     ``lower_bound`` is a model-free lower bound on the MI from the strongest pair of a column of
     x and a column of y, -1/2 log(1 - r^2) at the lower confidence end of their normal scores'
     correlation r (``HIGH_MI_Z`` standard errors below; inf where their ranks agree); None below
-    ``HIGH_MI_MIN_ROWS`` rows.
+    ``HIGH_MI_MIN_ROWS`` rows or where a column looks discrete (``DISCRETE_SHARE``).
     """
 
     estimate: float
@@ -79,16 +79,25 @@ class MIResult:
         return f"<code>{self}</code>"
 
 
-def _prepare(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Validate; drop constant columns (with a note); warn on heavily tied columns."""
+#: A column with fewer distinct values than this share of its rows looks discrete: a warning, and
+#: no model-free lower bound (it assumes continuous marginals: two identical binary columns have
+#: MI log 2, yet their normal scores correlate at 1).
+DISCRETE_SHARE = 0.5
+
+
+def _prepare(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray, list[str], bool]:
+    """Validate; drop constant columns (with a note); warn on heavily tied columns. Returns x, y,
+    the notes, and whether a column looks discrete."""
     x, y = check_xy(x, y)
     counts = (distinct_counts(x), distinct_counts(y))  # one sort per side serves both checks
     x, y, dropped = drop_constant_columns(x, y, stacklevel=4, constant=tuple(np.flatnonzero(c == 1) for c in counts))
     notes = [dropped] if dropped else []
+    discrete = False
     for name, a, c in (("x", x, counts[0]), ("y", y, counts[1])):
         if a.shape[1]:
             distinct = int(c[c > 1].min())
-            if distinct < 0.5 * a.shape[0]:
+            if distinct < DISCRETE_SHARE * a.shape[0]:
+                discrete = True
                 notes.append(f"{name} has a column with only {distinct} distinct values in {a.shape[0]} rows")
                 warnings.warn(f"`{name}` looks discrete: a column has {distinct} distinct values in {a.shape[0]} rows. "
                               "mist estimates MI of continuous variables; ties are ranked by averaging, and the "
@@ -100,7 +109,7 @@ def _prepare(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray, list[str]]:
                       "columns per row the learned estimator overestimates MI and its interval is too narrow (on "
                       "fresh data of its training families, n = 10 with 21-32 columns a side, the 90% interval held "
                       "the true MI about half the time). Use more rows or fewer columns.", MistWarning, stacklevel=3)
-    return x, y, notes
+    return x, y, notes, discrete
 
 
 #: Above this many columns (x and y together) per row, estimates and intervals are unreliable.
@@ -126,7 +135,7 @@ CHECK_TAU = 0.95  # KSG is compared with this quantile of the model, at any ``le
 #: shipped ones saw n >= 10 rows, at most 32 columns a side (a card's ``training.n_range`` and
 #: ``dim_range``), and no two columns of x and y whose normal scores correlate above 25/26 = 0.9615
 #: (the sparse structure at its largest strength, 5: 1.29 nats for that pair). Past that
-#: correlation they saturate (y = x + 0.1 noise, n = 500: 1.92 nats for 2.31; with 4 such
+#: correlation they saturate (y = x + 0.1 noise, n = 500: 1.92-1.95 nats for 2.31 on two draws; with 4 such
 #: columns a side 7.33 for 9.23, interval [7.15, 7.53]). Every estimate with at least
 #: HIGH_MI_MIN_ROWS rows therefore takes its strongest column pair's correlation r (which the
 #: forward pass computes anyway), and its lower confidence end r_low, HIGH_MI_Z standard errors
@@ -289,11 +298,11 @@ def estimate_many(
         except (TypeError, ValueError) as exc:
             raise MistError(f"`pairs[{i}]` must be an (x, y) pair of sample arrays.") from exc
         try:
-            x, y, notes = _prepare(x, y)
+            x, y, notes, discrete = _prepare(x, y)
         except MistError as exc:
             raise MistError(f"pairs[{i}]: {exc}") from exc
         notes = notes + _range_notes(x.shape[0], x.shape[1], y.shape[1], card)
-        prepared.append((x, y, notes))
+        prepared.append((x, y, notes, discrete))
         if x.shape[1] and y.shape[1]:
             for rows in _subsets(x, y, large_n):
                 xs.append(x[rows])
@@ -312,7 +321,7 @@ def estimate_many(
     for k, i in enumerate(owner):
         passes_of[i].append(k)
     results = []
-    for i, (x, y, notes) in enumerate(prepared):
+    for i, (x, y, notes, discrete) in enumerate(prepared):
         n = x.shape[0]
         mine = passes_of[i]
         if not mine:  # a side is all constant
@@ -329,7 +338,7 @@ def estimate_many(
                        f"{rho:.2f})" if rho is not None else "the interval is that of a subset (conservative)")
                 notes = notes + [f"n={n} above {MAX_ROWS}: averaged over {len(mine)} subsets of the rows; {how}"]
         lower_bound = None
-        if mine and n >= HIGH_MI_MIN_ROWS:
+        if mine and n >= HIGH_MI_MIN_ROWS and not discrete:
             lower_bound = floors[i] / scale
             text = _high_mi_note(pair_r[i], pair_r_low[i], floors[i], float(q[-1]), rho_max, scale, unit)
             if text:
@@ -464,8 +473,8 @@ def _column_pair_estimates(values: np.ndarray, first, second, *, model: str, dev
     if not isinstance(engine, NumpyForward):
         return None
     first, second = np.asarray(first, dtype=np.intp), np.asarray(second, dtype=np.intp)
-    varying = np.ones(values.shape[1], dtype=bool)
-    varying[constant_columns(values)] = False
+    distinct = distinct_counts(values)
+    varying = distinct > 1
     live = varying[first] & varying[second]
     estimates, high = np.zeros(len(first)), np.zeros(len(first))
     model_free, flagged = np.full(len(first), np.nan), np.full(len(first), np.nan)
@@ -486,7 +495,9 @@ def _column_pair_estimates(values: np.ndarray, first, second, *, model: str, dev
         pairs = int(live.sum())
         _, r_low, floor = _pair_correlation_bounds(np.concatenate(r2s), np.repeat([len(rows) for rows in subsets], pairs),
                                                    np.tile(np.arange(pairs), len(subsets)), pairs)
-        flagged[live] = np.where(_beyond_range(r_low, floor, high[live], _training_range(engine.card)[2]), floor, np.nan)
+        beyond = _beyond_range(r_low, floor, high[live], _training_range(engine.card)[2])
+        continuous = distinct >= DISCRETE_SHARE * values.shape[0]  # the bound assumes continuous marginals
+        flagged[live] = np.where(beyond & continuous[first[live]] & continuous[second[live]], floor, np.nan)
     if check and len(subsets[0]) >= CHECK_MIN_ROWS:
         sample = values[subsets[0]]
         for k in np.flatnonzero(live):
