@@ -138,6 +138,7 @@ def test_data_beyond_the_training_range_gets_notes_and_strict_json(tmp_path):
     pd.DataFrame({"a": a, "copy": a + 0.05 * rng.normal(size=300), "same": np.exp(a)}).to_csv(path, index=False)
     result = runner.invoke(app, ["estimate", str(path), "--x", "a", "--y", "copy", "--no-check"])
     assert result.exit_code == 0 and "note: beyond the training range" in result.output
+    assert "model-free lower bound: 2." in result.output
     result = runner.invoke(app, ["estimate", str(path), "--x", "a", "--y", "same", "--json", "--no-check"])
     out = json.loads(result.output, parse_constant=lambda c: pytest.fail(f"not strict JSON: {c}"))
     assert out["lower_bound"] == "inf"

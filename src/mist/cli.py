@@ -49,6 +49,9 @@ def _print_result(result, as_json: bool) -> None:
         typer.echo(json.dumps(result.to_dict()))
     else:
         typer.echo(str(result))
+        if result.lower_bound is not None:
+            bound = "inf (same ranks)" if math.isinf(result.lower_bound) else f"{result.lower_bound:.4f} {result.unit}"
+            typer.echo(f"model-free lower bound: {bound}")
         for note in result.notes:
             typer.echo(f"note: {note}")
 
