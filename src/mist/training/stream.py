@@ -41,10 +41,6 @@ class StreamConfig:
     wide_fraction: float = 0.0
     wide_strength: tuple[float, float] = (5.0, 20.0)
     wide_noise: tuple[float, float] = (0.02, 0.1)
-    # shapes with more columns (x and y together) per row than this get no wide batches: with 10
-    # rows and 60 columns every sample correlation is near 1 whatever the MI, and wide data there
-    # taught mist-tiny-wide to read that as more MI (docs/model.md); 0 for no limit
-    wide_max_columns_per_row: float = 0.0
 
 
 class TrainingStream:
@@ -76,9 +72,7 @@ class TrainingStream:
         n, dim_x, dim_y = self._draw_shape()
         usable = [f for f in self.families if f.supports(dim_x, dim_y)]
         priors = self.priors
-        wide_shape = not cfg.wide_max_columns_per_row or dim_x + dim_y <= cfg.wide_max_columns_per_row * n
-        if (cfg.wide_fraction > 0 and float(torch.rand(1, generator=self.generator, device=self.device)) < cfg.wide_fraction
-                and wide_shape):
+        if cfg.wide_fraction > 0 and float(torch.rand(1, generator=self.generator, device=self.device)) < cfg.wide_fraction:
             priors = replace(priors, strength=tuple(cfg.wide_strength), noise=tuple(cfg.wide_noise))
         size = cfg.cells_per_batch // (n * (dim_x + dim_y))
         size = max(cfg.min_batch, min(cfg.max_batch, size))
