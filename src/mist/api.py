@@ -144,7 +144,7 @@ CHECK_TAU = 0.95  # KSG is compared with this quantile of the model, at any ``le
 #: least MI for a given correlation) lies above the model's 0.95-quantile, the result warns.
 #: With Z = 4, `python benchmarks/high_mi.py --datasets 1000` (n 20-500, 1-8 columns a side):
 #: no warning on training-family data drawn with the published priors, 2 in 1,000 drawn at the
-#: edge of the priors (both n = 20); past the edge (strength 5-8, 8-15, 15-30) it warned on 22%,
+#: edge of the priors (both n = 20; with --seed 12, 1 and 0, at n = 20); past the edge (strength 5-8, 8-15, 15-30) it warned on 22%,
 #: 74% and 92% of datasets, whose 90% intervals held the MI 35%, 1% and 0% of the time. Below 20
 #: rows identical ranks are too common for a test (2-20% of datasets at n = 10 at that edge).
 HIGH_MI_Z = 4.0
