@@ -144,9 +144,10 @@ CHECK_TAU = 0.95  # KSG is compared with this quantile of the model, at any ``le
 #: least MI for a given correlation) lies above the model's 0.95-quantile, the result warns.
 #: With Z = 4, `python benchmarks/high_mi.py --datasets 1000` (n 20-500, 1-8 columns a side):
 #: no warning on training-family data drawn with the published priors, 2 in 1,000 drawn at the
-#: edge of the priors (both n = 20; with --seed 12, 1 and 0, at n = 20); past the edge (strength 5-8, 8-15, 15-30) it warned on 22%,
-#: 74% and 92% of datasets, whose 90% intervals held the MI 35%, 1% and 0% of the time. Below 20
-#: rows identical ranks are too common for a test (2-20% of datasets at n = 10 at that edge).
+#: edge of the priors (both n = 20; with --seed 12, 1 and 0, at n = 20); past the edge (strength
+#: 5-8, 8-15, 15-30) it warned on 22%, 74% and 92% of datasets, whose 90% intervals held the MI
+#: 35%, 1% and 0% of the time. Below 20 rows identical ranks are too common for a test (2-20% of
+#: datasets at n = 10 at that edge).
 HIGH_MI_Z = 4.0
 HIGH_MI_MIN_ROWS = 20
 _BEYOND_RANGE = "beyond the training range: "  # starts each note of the high-MI check
@@ -516,8 +517,9 @@ def _column_pair_estimates(values: np.ndarray, first, second, *, model: str, dev
     high[live] = np.maximum(combine_subset_quantiles(np.stack(quants), 1, shared_fraction(engine.card))[:, 2], 0.0)
     if values.shape[0] >= HIGH_MI_MIN_ROWS:
         pairs = int(live.sum())
-        _, r_low, floor = _pair_correlation_bounds(np.concatenate(r2s), np.repeat([len(rows) for rows in subsets], pairs),
-                                                   np.tile(np.arange(pairs), len(subsets)), pairs)
+        rows = np.repeat([len(subset) for subset in subsets], pairs)
+        _, r_low, floor = _pair_correlation_bounds(np.concatenate(r2s), rows, np.tile(np.arange(pairs), len(subsets)),
+                                                   pairs)
         beyond = _beyond_range(r_low, floor, high[live], _training_range(engine.card)[2])
         continuous = distinct >= DISCRETE_SHARE * values.shape[0]  # the bound assumes continuous marginals
         flagged[live] = np.where(beyond & continuous[first[live]] & continuous[second[live]], floor, np.nan)
