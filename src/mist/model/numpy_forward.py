@@ -270,14 +270,23 @@ def largest_pair_r2(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Each dataset's largest squared correlation between a column of x and a column of y, in
     normal scores (ties averaged): x (B, N, dim_x), y (B, N, dim_y) -> (B,). The NumPy pass
     returns it for free (``with_pair_r2``); this is for the PyTorch path."""
+    columns = _column_major(x, y)
+    b, _, n = columns.shape
+    dim_x = np.shape(x)[-1]
+    zs, _, _ = _standardize_rows(column_normal_scores(columns))
+    cross = zs[:, :dim_x] @ zs[:, dim_x:].transpose(0, 2, 1) / n
+    return (cross * cross).reshape(b, -1).max(-1)
+
+
+def _column_major(x, y) -> np.ndarray:
+    """x (B, N, dim_x) and y (B, N, dim_y) side by side as float32 columns (B, dim_x + dim_y, N)
+    (the float32 cast happens here, as in torch)."""
     x, y = np.asarray(x), np.asarray(y)
     b, n, dim_x = x.shape
     columns = np.empty((b, dim_x + y.shape[-1], n), dtype=np.float32)
     columns[:, :dim_x] = x.transpose(0, 2, 1)
     columns[:, dim_x:] = y.transpose(0, 2, 1)
-    zs, _, _ = _standardize_rows(column_normal_scores(columns))
-    cross = zs[:, :dim_x] @ zs[:, dim_x:].transpose(0, 2, 1) / n
-    return (cross * cross).reshape(b, -1).max(-1)
+    return columns
 
 
 @lru_cache(maxsize=1024)
@@ -447,13 +456,10 @@ class NumpyForward:
         return (mean, quantiles, pair_r2) if with_pair_r2 else (mean, quantiles)
 
     def _forward(self, x, y, taus):
-        x, y = np.asarray(x), np.asarray(y)
-        b, n, dim_x = x.shape
-        dim_y = y.shape[-1]
-        d = dim_x + dim_y
-        columns = np.empty((b, d, n), dtype=np.float32)  # the float32 cast happens here, as in torch
-        columns[:, :dim_x] = x.transpose(0, 2, 1)
-        columns[:, dim_x:] = y.transpose(0, 2, 1)
+        columns = _column_major(x, y)
+        b, d, n = columns.shape
+        dim_x = np.shape(x)[-1]
+        dim_y = d - dim_x
         z = column_normal_scores(columns) if self.config.input_transform == "rank" else standardize(columns)
         # statistics branch: scores and squared scores in one batched pass
         both = np.empty((2 * b, d, n), dtype=np.float32)
