@@ -542,38 +542,46 @@ def _estimate_pairs(pairs, *, model: str, device: str | None, check: bool):
             np.array([np.nan if r.cross_check is None else r.cross_check for r in results]), np.array(flagged))
 
 
+def _warn_pairs(names: list[str], pairs: list[tuple[int, int]], marked, values, estimates, scale: float,
+                describe, message) -> dict:
+    """One warning about the pairs ``marked`` (indices), listing the five whose ``values`` lie
+    furthest above their ``estimates`` as "a ~ b (describe(k))"; ``message(count, listed)`` is its
+    text. Returns {"a ~ b": values[k]} of the marked pairs, in the unit ``scale`` gives."""
+    def label(k):
+        return f"{names[pairs[k][0]]} ~ {names[pairs[k][1]]}"
+
+    found = {label(k): float(values[k]) / scale for k in marked}
+    if len(marked):
+        worst = sorted(marked, key=lambda k: estimates[k] - values[k])[:5]
+        listed = ", ".join(f"{label(k)} ({describe(k)})" for k in worst)
+        warnings.warn(message(len(marked), listed), MistWarning, stacklevel=4)
+    return found
+
+
 def _warn_beyond_range(names: list[str], pairs: list[tuple[int, int]], estimates, flagged, scale: float,
                        unit: str, listed_in: str = "") -> dict:
     """Warn about the pairs the high-MI check flags (``flagged``: their model-free lower bound,
     NaN elsewhere); returns {"a ~ b": that bound} of those pairs, in ``unit``."""
-    marked = np.flatnonzero(~np.isnan(flagged))
-    found = {f"{names[pairs[k][0]]} ~ {names[pairs[k][1]]}": float(flagged[k]) / scale for k in marked}
-    if marked.size:
-        worst = sorted(marked, key=lambda k: estimates[k] - flagged[k])[:5]
-        listed = ", ".join(f"{names[pairs[k][0]]} ~ {names[pairs[k][1]]} ({estimates[k] / scale:.3f} {unit}, "
-                           + ("same ranks: infinite" if np.isinf(flagged[k]) else f"at least {flagged[k] / scale:.3f}")
-                           + ")" for k in worst)
-        warnings.warn(f"{len(marked)} pair(s) correlate beyond the model's training data (normal scores correlated "
-                      f"above {HIGH_MI_Z:g} standard errors past its largest, or a model-free lower bound above its "
-                      f"interval): their MI is likely above the range it learned and their estimates too low; "
-                      f"for example {listed}.{listed_in}", MistWarning, stacklevel=3)
-    return found
+    return _warn_pairs(
+        names, pairs, np.flatnonzero(~np.isnan(flagged)), flagged, estimates, scale,
+        lambda k: f"{estimates[k] / scale:.3f} {unit}, "
+                  + ("same ranks: infinite" if np.isinf(flagged[k]) else f"at least {flagged[k] / scale:.3f}"),
+        lambda count, listed: f"{count} pair(s) correlate beyond the model's training data (normal scores correlated "
+                              f"above {HIGH_MI_Z:g} standard errors past its largest, or a model-free lower bound above "
+                              f"its interval): their MI is likely above the range it learned and their estimates too "
+                              f"low; for example {listed}.{listed_in}")
 
 
 def _warn_cross_check(names: list[str], pairs: list[tuple[int, int]], estimates, high, model_free, scale: float,
                       unit: str, listed_in: str = "") -> dict:
     """Warn about the pairs whose KSG estimate lies CHECK_MARGIN above the interval (``listed_in``
     ends the message); returns {"a ~ b": KSG's estimate} of those pairs, in ``unit``."""
-    flagged = [k for k in range(len(pairs)) if _disagrees(model_free[k], high[k])]
-    found = {f"{names[pairs[k][0]]} ~ {names[pairs[k][1]]}": float(model_free[k]) / scale for k in flagged}
-    if flagged:
-        worst = sorted(flagged, key=lambda k: estimates[k] - model_free[k])[:5]
-        listed = ", ".join(f"{names[pairs[k][0]]} ~ {names[pairs[k][1]]} ({estimates[k] / scale:.3f} against KSG's "
-                           f"{model_free[k] / scale:.3f} {unit})" for k in worst)
-        warnings.warn(f"for {len(flagged)} pair(s) KSG, a model-free estimator, lies above the model's interval: the "
-                      f"dependence may be of a kind the model was not trained on (non-monotone, such as y = x^2 + "
-                      f"noise, or multimodal); largest gaps: {listed}.{listed_in}", MistWarning, stacklevel=3)
-    return found
+    return _warn_pairs(
+        names, pairs, [k for k in range(len(pairs)) if _disagrees(model_free[k], high[k])], model_free, estimates,
+        scale, lambda k: f"{estimates[k] / scale:.3f} against KSG's {model_free[k] / scale:.3f} {unit}",
+        lambda count, listed: f"for {count} pair(s) KSG, a model-free estimator, lies above the model's interval: "
+                              f"the dependence may be of a kind the model was not trained on (non-monotone, such as "
+                              f"y = x^2 + noise, or multimodal); largest gaps: {listed}.{listed_in}")
 
 
 def mi_matrix(data: Any, *, model: str = "default", base: float | None = None, device: str | None = None,
