@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Iterable, Sequence
 
 import numpy as np
@@ -165,9 +166,9 @@ def _training_range(card: dict) -> tuple[int, int, float]:
             strength**2 / (1 + strength**2))
 
 
-def _range_notes(n: int, dim_x: int, dim_y: int, card: dict) -> list[str]:
-    """Warn, and return notes, where a dataset's shape lies outside the model's training range."""
-    n_min, dim_max, _ = _training_range(card)
+def _range_notes(n: int, dim_x: int, dim_y: int, n_min: int, dim_max: int) -> list[str]:
+    """Warn, and return notes, where a dataset's shape lies outside the model's training range
+    (its fewest rows and most columns a side, :func:`_training_range`)."""
     notes = []
     if n < n_min:
         notes.append(f"{n} rows, fewer than the {n_min} of the model's training data: on fresh training-family data "
@@ -228,17 +229,24 @@ def _high_mi_note(r: float, r_low: float, floor: float, upper: float, rho_max: f
 WIDE_MODEL = "mist-tiny-wide"
 
 
-def _wider_model_hint(model_name: str, r_low: float) -> str:
-    """A pointer to WIDE_MODEL where its training range covers a correlation another model's
-    does not ("" otherwise)."""
+@lru_cache(maxsize=1)
+def _wide_model_correlation() -> float | None:
+    """The largest column-pair correlation in WIDE_MODEL's training data (None where it is not
+    shipped); its card is read once."""
     import json
 
     from mist.weights import available_models, model_card_path
 
-    if model_name == WIDE_MODEL or WIDE_MODEL not in available_models():
-        return ""
-    wide_max = _training_range(json.loads(model_card_path(WIDE_MODEL).read_text()))[2]
-    if r_low > wide_max:
+    if WIDE_MODEL not in available_models():
+        return None
+    return _training_range(json.loads(model_card_path(WIDE_MODEL).read_text()))[2]
+
+
+def _wider_model_hint(model_name: str, r_low: float) -> str:
+    """A pointer to WIDE_MODEL where its training range covers a correlation another model's
+    does not ("" otherwise)."""
+    wide_max = _wide_model_correlation()
+    if model_name == WIDE_MODEL or wide_max is None or r_low > wide_max:
         return ""
     return (f"; model='{WIDE_MODEL}' was trained on column pairs correlated up to {wide_max:.4f} (at sparse "
             "strength 8-15 its bias was -0.32 nats against the default's -1.45: benchmarks/high_mi.py)")
@@ -312,7 +320,7 @@ def estimate_many(
     card = network.card
     rho = shared_fraction(card)
     name = card.get("name", str(model))
-    rho_max = _training_range(card)[2]
+    n_min, dim_max, rho_max = _training_range(card)  # once: the loop below runs per dataset
     prepared, xs, ys, owner = [], [], [], []
     for i, pair in enumerate(pairs):
         try:
@@ -323,7 +331,7 @@ def estimate_many(
             x, y, notes, discrete = _prepare(x, y)
         except MistError as exc:
             raise MistError(f"pairs[{i}]: {exc}") from exc
-        notes = notes + _range_notes(x.shape[0], x.shape[1], y.shape[1], card)
+        notes = notes + _range_notes(x.shape[0], x.shape[1], y.shape[1], n_min, dim_max)
         prepared.append((x, y, notes, discrete))
         if x.shape[1] and y.shape[1]:
             for rows in _subsets(x, y, large_n):
