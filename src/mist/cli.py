@@ -137,13 +137,13 @@ def matrix(
         with warnings.catch_warnings():  # the flagged pairs are printed below
             warnings.simplefilter("ignore", MistWarning)
             table = mist.api.mi_matrix(read_table(data), model=model, base=2 if bits else None, check=check)
+        unit = "bits" if bits else "nats"
         if output:
             table.to_csv(output)
         if plot:
-            _heatmap(table, plot, "bits" if bits else "nats")
+            _heatmap(table, plot, unit)
         if not output:
             typer.echo(table.round(4).to_string())
-        unit = "bits" if bits else "nats"
         for pair, value in table.attrs.get("beyond_range", {}).items():
             bound = "same ranks: infinite" if math.isinf(value) else f"at least {value:.4f} {unit}, model-free"
             typer.echo(f"note: {pair}: correlated beyond the model's training data, so its estimate is likely too "
