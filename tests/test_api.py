@@ -143,6 +143,9 @@ def test_bad_pairs(test_model_card):
                           model=test_model_card)
     with pytest.raises(MistError, match=r"pairs\[0\]"):
         api.estimate_many([np.zeros(3)], model=test_model_card)
+    # estimate takes no list: its errors name the argument alone
+    with pytest.raises(MistError, match=r"^`y` contains 1 non-finite"):
+        api.estimate(np.arange(10.0), np.r_[np.arange(9.0), np.nan], model=test_model_card)
 
 
 def test_mi_matrix_and_score_function(test_model_card):

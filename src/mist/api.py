@@ -301,8 +301,17 @@ def estimate_many(
     """Estimate MI for many ``(x, y)`` datasets in batched forward passes.
 
     Same arguments and results as :func:`estimate`, one :class:`MIResult` per pair, in order.
-    A progress bar shows for more than 200 pairs (``progress=False`` hides it).
+    A progress bar shows for more than 200 pairs (``progress=False`` hides it). An error in
+    one pair's input names it (``pairs[i]``).
     """
+    return _estimate_batch(pairs, model=model, level=level, quantiles=quantiles, base=base, device=device,
+                           progress=progress, large_n=large_n, check=check, name_pairs=True)
+
+
+def _estimate_batch(pairs, *, model, level, quantiles, base, device, progress, large_n, check,
+                    name_pairs: bool) -> list[MIResult]:
+    """:func:`estimate_many`; ``name_pairs`` prefixes an input error with the pair's index
+    (not for :func:`estimate`, whose caller passed no list)."""
     from mist.model.calibration import combine_subset_quantiles, shared_fraction
     from mist.model.inference import predict_many
     from mist.weights import load_predictor
@@ -330,6 +339,8 @@ def estimate_many(
         try:
             x, y, notes, discrete = _prepare(x, y)
         except MistError as exc:
+            if not name_pairs:
+                raise
             raise MistError(f"pairs[{i}]: {exc}") from exc
         notes = notes + _range_notes(x.shape[0], x.shape[1], y.shape[1], n_min, dim_max)
         prepared.append((x, y, notes, discrete))
@@ -482,8 +493,8 @@ def estimate(
     >>> round(r.lower_bound, 4)  # model-free: MI is at least this (for any distribution)
     0.2672
     """
-    return estimate_many([(x, y)], model=model, level=level, quantiles=quantiles, base=base,
-                         device=device, progress=False, large_n=large_n, check=check)[0]
+    return _estimate_batch([(x, y)], model=model, level=level, quantiles=quantiles, base=base, device=device,
+                           progress=False, large_n=large_n, check=check, name_pairs=False)[0]
 
 
 def _column_pair_estimates(values: np.ndarray, first, second, *, model: str, device: str | None, check: bool):
