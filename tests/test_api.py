@@ -305,4 +305,56 @@ def test_discrete_columns_get_no_lower_bound():
     with pytest.warns(MistWarning, match="looks discrete"):
         r = api.estimate(b, b, check=False)
     assert r.lower_bound is None and not _beyond(r)
-    assert api.mi_matrix(pd.DataFrame({"a": b, "b": b, "c": np.arange(300.0)})).attrs["beyond_range"] == {}
+    with pytest.warns(MistWarning, match="look discrete"):
+        assert api.mi_matrix(pd.DataFrame({"a": b, "b": b, "c": np.arange(300.0)})).attrs["beyond_range"] == {}
+
+
+@pytest.mark.parametrize("model", ["default", "test"])  # the pair path, and the fallback through estimate_many
+def test_mi_pairs_gives_each_pair_its_interval(model, test_model_card):
+    model = test_model_card if model == "test" else model
+    rng = np.random.default_rng(3)
+    a, b, c = rng.normal(size=(3, 300))
+    frame = pd.DataFrame({"a": a, "b": b, "sum": a + b + rng.normal(size=300), "copy": a + 0.03 * c})
+    with pytest.warns(MistWarning, match="a ~ copy"):
+        pairs = api.mi_pairs(frame, model=model)
+        matrix = api.mi_matrix(frame, model=model)
+    assert len(pairs) == 6 and list(pairs.columns) == ["x", "y", "estimate", "low", "high", "lower_bound",
+                                                        "beyond_range"]
+    assert pairs.attrs["unit"] == "nats" and pairs.attrs["level"] == 0.9
+    assert np.all(np.diff(pairs["estimate"]) <= 0)  # strongest first
+    for row in pairs.itertuples():
+        assert row.estimate == matrix.loc[row.x, row.y]
+        assert row.low <= row.high
+        assert row.beyond_range == ({row.x, row.y} == {"a", "copy"})
+    # the same figures as estimate gives each pair (one pass per pair, no subsets below 500 rows)
+    one = pairs.iloc[-1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MistWarning)
+        r = api.estimate(frame[one.x], frame[one.y], model=model, check=False)
+    np.testing.assert_allclose([one.estimate, one.low, one.high, one.lower_bound],
+                               [r.estimate, r.low, r.high, r.lower_bound], atol=1e-5)
+    # a narrower level, bits, and the cross-check column
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MistWarning)
+        half = api.mi_pairs(frame, model=model, level=0.5, base=2, check=True)
+    merged = pairs.merge(half, on=["x", "y"], suffixes=("", "_half"))
+    np.testing.assert_allclose(merged["estimate_half"], merged["estimate"] / np.log(2), rtol=1e-6)
+    assert np.all(merged["high_half"] - merged["low_half"] <= (merged["high"] - merged["low"]) / np.log(2) + 1e-9)
+    assert half.attrs["unit"] == "bits" and np.isfinite(half["cross_check"]).all()
+    assert half["cross_check_above"].dtype == bool
+    with pytest.raises(MistError, match="`level`"):
+        api.mi_pairs(frame, level=1.5)
+
+
+def test_tables_warn_about_constant_and_discrete_columns_as_estimate_does():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=200), "k": np.ones(200), "d": rng.integers(0, 3, 200).astype(float)})
+    for call in (lambda: api.mi_matrix(frame), lambda: api.mi_pairs(frame),
+                 lambda: api.mutual_info_score(frame[["k", "d"]], frame["a"])):
+        with pytest.warns(MistWarning) as caught:
+            call()
+        messages = [str(w.message) for w in caught]
+        assert any("['k'] are constant" in m for m in messages) and any("d (3)" in m for m in messages)
+        assert all(w.filename == __file__ for w in caught)  # the warning points at the caller's line
+    with pytest.warns(MistWarning, match="constant"):
+        assert api.mi_matrix(frame.drop(columns="d")).loc["a", "k"] == 0.0

@@ -115,7 +115,27 @@ def test_matrix_command(table, tmp_path, test_model_card):
     m = pd.read_csv(out, index_col=0)
     assert list(m.columns) == ["a", "b", "c"] and png.stat().st_size > 1000
     bad = runner.invoke(app, ["matrix", str(table), "--model", test_model_card])
-    assert bad.exit_code == 2 and "must be numeric" in bad.output
+    assert bad.exit_code == 2 and "['label'] of" in bad.output and "--columns a,b,c" in bad.output
+    # the same table, cut with --columns, one row per pair with intervals
+    long, pairs_csv = (runner.invoke(app, ["matrix", str(table), "--columns", "a:c", "--pairs", "--bits", *extra])
+                       for extra in ([], ["-o", str(tmp_path / "pairs.csv")]))
+    assert long.exit_code == 0, long.output
+    assert long.output.startswith("bits, 0.9 intervals, model mist-tiny-gpu") and "lower_bound" in long.output
+    pairs = pd.read_csv(tmp_path / "pairs.csv")
+    assert pairs_csv.exit_code == 0 and len(pairs) == 3 and (pairs.x + pairs.y)[0] in ("ac", "ca")
+    assert (pairs.low <= pairs.estimate).all() and (pairs.estimate <= pairs.high).all()
+
+
+def test_matrix_notes_discrete_columns_and_dependence_the_model_misses(tmp_path):
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=300)
+    frame = pd.DataFrame({"a": a, "square": a**2 + 0.3 * rng.normal(size=300), "count": rng.integers(0, 3, 300)})
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    for extra in ([], ["--pairs"]):
+        result = runner.invoke(app, ["matrix", str(tmp_path / "d.csv"), "--check", *extra])
+        assert result.exit_code == 0, result.output
+        assert "note: column(s) look discrete" in result.output and "count (3)" in result.output
+        assert "note: a ~ square: KSG, a model-free estimator, finds" in result.output
 
 
 def test_help_everywhere():

@@ -261,3 +261,18 @@ def test_score_function_cross_check_names_the_features():
     with pytest.warns(mist.MistWarning, match="square ~ y"):
         checked = mist.mutual_info_score(X, y, check=True)
     np.testing.assert_array_equal(checked, mist.mutual_info_score(X, y))  # the scores themselves are the model's
+
+
+@pytest.mark.parametrize("module", ["mist", "mist.api", "mist.differentiable", "mist.estimators.ksg",
+                                    "mist.distributions.families"])
+def test_docstring_examples_print_what_they_say(module):
+    """The numbers in the docstrings' examples are the shipped model's: a retrained model or a
+    changed default must update them."""
+    import doctest
+    import importlib
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", mist.MistWarning)  # an example that warns is a bad example
+        failed, attempted = doctest.testmod(importlib.import_module(module),
+                                            optionflags=doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS)
+    assert attempted > 0 and failed == 0

@@ -15,6 +15,7 @@ _LAZY = {
     "estimate": "mist.api",
     "estimate_many": "mist.api",
     "mi_matrix": "mist.api",
+    "mi_pairs": "mist.api",
     "mutual_info_score": "mist.api",
     "MIResult": "mist.api",
     "MIEstimator": "mist.differentiable",

@@ -7,7 +7,7 @@ import math
 import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, NamedTuple, Sequence
 
 import numpy as np
 
@@ -497,17 +497,52 @@ def estimate(
                            progress=False, large_n=large_n, check=check, name_pairs=False)[0]
 
 
-def _column_pair_estimates(values: np.ndarray, first, second, *, model: str, device: str | None, check: bool):
-    """For the one-column pairs (values[:, first[k]], values[:, second[k]]) of one validated
-    table: MI (nats, at least 0), the upper end of the 90% interval (nats), with ``check``
-    KSG's estimate where the cross-check applies (NaN elsewhere), and the model-free lower bound
-    (nats) of the pairs the high-MI check flags (NaN elsewhere), through the engine's pair path
-    (each column ranked once, the pairs' statistics from matrix products: 4-6x faster than
-    estimate_many over the pairs); None where that path does not apply (a model or device that
-    needs PyTorch). Above MAX_ROWS rows the table's rows are split once into order-independent
-    subsets, shared by all pairs, and the estimates averaged (:func:`estimate` splits each
-    pair's rows its own way, so the two differ by the subsets' sampling noise there). Pairs
-    with a constant column get 0, as in :func:`estimate`."""
+class _PairEstimates(NamedTuple):
+    """Per-pair figures of many one-column pairs, in nats, each (P,)."""
+
+    estimate: np.ndarray
+    low: np.ndarray  # the interval's ends at the level asked for
+    high: np.ndarray
+    upper: np.ndarray  # the CHECK_TAU quantile, what the cross-check and the high-MI check compare with
+    cross_check: np.ndarray  # KSG's estimate where the cross-check ran, NaN elsewhere
+    lower_bound: np.ndarray  # model-free (MIResult.lower_bound), NaN where there is none
+    beyond: np.ndarray  # bool: flagged by the high-MI check
+
+    def flagged(self) -> np.ndarray:
+        """The lower bound of the pairs the high-MI check flags, NaN elsewhere."""
+        return np.where(self.beyond, self.lower_bound, np.nan)
+
+
+COLUMN_WARNING = "column(s) "  # starts each warning of _warn_columns
+
+
+def _warn_columns(values: np.ndarray, names: list[str], stacklevel: int) -> np.ndarray:
+    """Warn once about a table's constant and discrete-looking columns, as :func:`estimate` does
+    about x's and y's; returns each column's number of distinct values (M,)."""
+    distinct = distinct_counts(values)
+    constant = [names[j] for j in np.flatnonzero(distinct == 1)]
+    if constant:
+        warnings.warn(f"{COLUMN_WARNING}{constant[:10]} are constant: their MI with any other column is 0.",
+                      MistWarning, stacklevel=stacklevel)
+    tied = np.flatnonzero((distinct > 1) & (distinct < DISCRETE_SHARE * values.shape[0]))
+    if tied.size:
+        listed = ", ".join(f"{names[j]} ({distinct[j]})" for j in tied[:10])
+        warnings.warn(f"{COLUMN_WARNING}look discrete (distinct values in {values.shape[0]} rows): {listed}. "
+                      "mist estimates MI of continuous variables; ties are ranked by averaging, and the estimates of their pairs may "
+                      "be unreliable.", MistWarning, stacklevel=stacklevel)
+    return distinct
+
+
+def _column_pair_estimates(values: np.ndarray, first, second, *, model: str, device: str | None, check: bool,
+                           level: float = 0.9, distinct: np.ndarray | None = None) -> _PairEstimates | None:
+    """The figures of the one-column pairs (values[:, first[k]], values[:, second[k]]) of one
+    validated table, through the engine's pair path (each column ranked once, the pairs'
+    statistics from matrix products: 4-6x faster than estimate_many over the pairs); None where
+    that path does not apply (a model or device that needs PyTorch). Above MAX_ROWS rows the
+    table's rows are split once into order-independent subsets, shared by all pairs, and the
+    estimates averaged (:func:`estimate` splits each pair's rows its own way, so the two differ
+    by the subsets' sampling noise there). Pairs with a constant column get 0, as in
+    :func:`estimate`; ``check`` runs the cross-check where it applies."""
     from mist.model.calibration import combine_subset_quantiles, shared_fraction
     from mist.model.numpy_forward import NumpyForward
     from mist.weights import load_predictor
@@ -516,15 +551,16 @@ def _column_pair_estimates(values: np.ndarray, first, second, *, model: str, dev
     if not isinstance(engine, NumpyForward):
         return None
     first, second = np.asarray(first, dtype=np.intp), np.asarray(second, dtype=np.intp)
-    distinct = distinct_counts(values)
+    distinct = distinct_counts(values) if distinct is None else distinct
     varying = distinct > 1
     live = varying[first] & varying[second]
-    estimates, high = np.zeros(len(first)), np.zeros(len(first))
-    model_free, flagged = np.full(len(first), np.nan), np.full(len(first), np.nan)
+    zeros, missing = np.zeros(len(first)), np.full(len(first), np.nan)
+    found = _PairEstimates(zeros, zeros.copy(), zeros.copy(), zeros.copy(), missing, missing.copy(),
+                           np.zeros(len(first), dtype=bool))
     if not live.any():
-        return estimates, high, model_free, flagged
+        return found
     subsets = _subsets(values, values[:, :0])
-    taus = _taus(0.9, None)
+    taus = _taus(level, None) + [CHECK_TAU]
     means, quants, r2s = [], [], []
     for rows in subsets:
         pass_taus = taus if engine.tau_map is None else engine.tau_map(taus, len(rows), 1, 1).tolist()
@@ -532,33 +568,42 @@ def _column_pair_estimates(values: np.ndarray, first, second, *, model: str, dev
         means.append(mean)
         quants.append(quant)
         r2s.append(r2)
-    estimates[live] = np.maximum(np.mean(means, axis=0), 0.0)
-    high[live] = np.maximum(combine_subset_quantiles(np.stack(quants), 1, shared_fraction(engine.card))[:, 2], 0.0)
+    found.estimate[live] = np.maximum(np.mean(means, axis=0), 0.0)
+    quant = np.maximum(combine_subset_quantiles(np.stack(quants), 1, shared_fraction(engine.card)), 0.0)
+    found.low[live], found.high[live], found.upper[live] = quant[:, 0], quant[:, 2], quant[:, -1]
     if values.shape[0] >= HIGH_MI_MIN_ROWS:
         pairs = int(live.sum())
         rows = np.repeat([len(subset) for subset in subsets], pairs)
         _, r_low, floor = _pair_correlation_bounds(np.concatenate(r2s), rows, np.tile(np.arange(pairs), len(subsets)),
                                                    pairs)
-        beyond = _beyond_range(r_low, floor, high[live], _training_range(engine.card)[2])
         continuous = distinct >= DISCRETE_SHARE * values.shape[0]  # the bound assumes continuous marginals
-        flagged[live] = np.where(beyond & continuous[first[live]] & continuous[second[live]], floor, np.nan)
+        continuous = continuous[first[live]] & continuous[second[live]]
+        found.lower_bound[live] = np.where(continuous, floor, np.nan)
+        rho_max = _training_range(engine.card)[2]
+        found.beyond[live] = continuous & _beyond_range(r_low, floor, found.upper[live], rho_max)
     if check and len(subsets[0]) >= CHECK_MIN_ROWS:
         sample = values[subsets[0]]
         for k in np.flatnonzero(live):
             value = _cross_check(sample[:, first[k]:first[k] + 1], sample[:, second[k]:second[k] + 1])
-            model_free[k] = np.nan if value is None else value
-    return estimates, high, model_free, flagged
+            found.cross_check[k] = np.nan if value is None else value
+    return found
 
 
-def _estimate_pairs(pairs, *, model: str, device: str | None, check: bool):
-    """:func:`_column_pair_estimates`' four arrays through :func:`estimate_many` (one pass per
-    pair, its per-pair warnings silenced): the path for models the pair path does not serve."""
+def _estimate_pairs(pairs, *, model: str, device: str | None, check: bool, level: float = 0.9) -> _PairEstimates:
+    """:func:`_column_pair_estimates`' figures through :func:`estimate_many` (one pass per pair,
+    its per-pair warnings silenced): the path for models the pair path does not serve."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MistWarning)
-        results = estimate_many(pairs, model=model, device=device, check=check)
-    flagged = [r.lower_bound if any(t.startswith(_BEYOND_RANGE) for t in r.notes) else np.nan for r in results]
-    return (np.array([r.estimate for r in results]), np.array([r.high for r in results]),
-            np.array([np.nan if r.cross_check is None else r.cross_check for r in results]), np.array(flagged))
+        results = estimate_many(pairs, model=model, device=device, check=check, level=level, quantiles=[CHECK_TAU])
+
+    def column(values) -> np.ndarray:
+        return np.array([np.nan if v is None else v for v in values], dtype=float)
+
+    return _PairEstimates(
+        column(r.estimate for r in results), column(r.low for r in results), column(r.high for r in results),
+        column(r.quantiles[CHECK_TAU] for r in results), column(r.cross_check for r in results),
+        column(r.lower_bound for r in results),
+        np.array([any(t.startswith(_BEYOND_RANGE) for t in r.notes) for r in results], dtype=bool))
 
 
 def _warn_pairs(names: list[str], pairs: list[tuple[int, int]], marked, values, estimates, scale: float,
@@ -573,7 +618,8 @@ def _warn_pairs(names: list[str], pairs: list[tuple[int, int]], marked, values, 
     if len(marked):
         worst = sorted(marked, key=lambda k: estimates[k] - values[k])[:5]
         listed = ", ".join(f"{label(k)} ({describe(k)})" for k in worst)
-        warnings.warn(message(len(marked), listed), MistWarning, stacklevel=4)
+        # user -> mi_matrix / mi_pairs / mutual_info_score -> _warn_table -> _warn_beyond_range -> here
+        warnings.warn(message(len(marked), listed), MistWarning, stacklevel=5)
     return found
 
 
@@ -603,42 +649,107 @@ def _warn_cross_check(names: list[str], pairs: list[tuple[int, int]], estimates,
                               f"y = x^2 + noise, or multimodal); largest gaps: {listed}.{listed_in}")
 
 
-def mi_matrix(data: Any, *, model: str = "default", base: float | None = None, device: str | None = None,
-              check: bool = False):
-    """MI between every pair of columns of a table, batched: a DataFrame in, a DataFrame out.
-
-    The diagonal is left as NaN (the MI of a continuous variable with itself is infinite).
-    Pairs that correlate beyond the model's training data (the high-MI check of :func:`estimate`)
-    are named in a warning and, with their model-free lower bounds, in
-    ``table.attrs["beyond_range"]``. With ``check``, every pair with at least 100 rows and few ties also gets the model-free
-    cross-check of :func:`estimate` (one KSG call a pair, 1-2 ms at n = 500): the model misses
-    non-monotone dependence such as y = x^2 + noise. The pairs where KSG lies above the
-    interval are named in a warning and in ``table.attrs["cross_check"]``.
-    """
+def _table_pairs(data: Any, *, model: str, device: str | None, check: bool, level: float = 0.9):
+    """Every pair of columns of a table: (column names, first (P,), second (P,), _PairEstimates)."""
     import pandas as pd
 
     frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(as_samples(data, "data"))
     values = as_samples(frame, "data")
     d = values.shape[1]
     if d < 2:
-        raise MistError(f"`data` needs at least 2 columns for a matrix, got {d}.")
+        raise MistError(f"`data` needs at least 2 columns to compare, got {d}.")
     first, second = np.triu_indices(d, k=1)
-    scale, unit = _unit(base)
     check_xy(values[:, :1], values[:, 1:])  # enough rows
-    found = _column_pair_estimates(values, first, second, model=model, device=device, check=check)
+    names = [str(c) for c in frame.columns]
+    distinct = _warn_columns(values, names, stacklevel=5)  # user -> mi_matrix -> _table_pairs -> here
+    found = _column_pair_estimates(values, first, second, model=model, device=device, check=check, level=level,
+                                   distinct=distinct)
     if found is None:
         found = _estimate_pairs([(values[:, i], values[:, j]) for i, j in zip(first, second)], model=model,
-                                device=device, check=check)
-    estimates, high, model_free, flagged = found
-    names = [str(c) for c in frame.columns]
-    out = np.full((d, d), np.nan)
-    out[first, second] = out[second, first] = estimates / scale
-    table = pd.DataFrame(out, index=names, columns=names)
-    table.attrs["beyond_range"] = _warn_beyond_range(names, list(zip(first, second)), estimates, flagged, scale, unit,
-                                                     " All are in the result's attrs['beyond_range'].")
+                                device=device, check=check, level=level)
+    return names, first, second, found
+
+
+def _warn_table(names, first, second, found: _PairEstimates, check: bool, scale: float, unit: str,
+                listed_in: str) -> dict:
+    """The warnings of :func:`mi_matrix` and :func:`mi_pairs`: {"beyond_range": {"a ~ b": bound},
+    and with ``check`` "cross_check": {"a ~ b": KSG's estimate}}, in ``unit``."""
+    pairs = list(zip(first, second))
+    named = {"beyond_range": _warn_beyond_range(names, pairs, found.estimate, found.flagged(), scale, unit,
+                                                listed_in)}
     if check:
-        table.attrs["cross_check"] = _warn_cross_check(names, list(zip(first, second)), estimates, high, model_free,
-                                                       scale, unit, " All are in the result's attrs['cross_check'].")
+        named["cross_check"] = _warn_cross_check(names, pairs, found.estimate, found.upper, found.cross_check,
+                                                 scale, unit, listed_in)
+    return named
+
+
+def mi_matrix(data: Any, *, model: str = "default", base: float | None = None, device: str | None = None,
+              check: bool = False):
+    """MI between every pair of columns of a table, batched: a DataFrame in, a DataFrame out.
+
+    The diagonal is left as NaN (the MI of a continuous variable with itself is infinite).
+    :func:`mi_pairs` gives the same estimates with their intervals, one row per pair.
+    Pairs that correlate beyond the model's training data (the high-MI check of :func:`estimate`)
+    are named in a warning and, with their model-free lower bounds, in
+    ``table.attrs["beyond_range"]``. With ``check``, every pair with at least 100 rows and few
+    ties also gets the model-free cross-check of :func:`estimate` (one KSG call a pair, 1-2 ms
+    at n = 500): the model misses non-monotone dependence such as y = x^2 + noise. The pairs
+    where KSG lies above the interval are named in a warning and in ``table.attrs["cross_check"]``.
+    """
+    import pandas as pd
+
+    scale, unit = _unit(base)
+    names, first, second, found = _table_pairs(data, model=model, device=device, check=check)
+    out = np.full((len(names), len(names)), np.nan)
+    out[first, second] = out[second, first] = found.estimate / scale
+    table = pd.DataFrame(out, index=names, columns=names)
+    table.attrs.update(_warn_table(names, first, second, found, check, scale, unit,
+                                   " All are in the result's attrs."))
+    return table
+
+
+def mi_pairs(data: Any, *, level: float = 0.9, model: str = "default", base: float | None = None,
+             device: str | None = None, check: bool = False):
+    """MI of every pair of columns of a table with its interval: one row per pair, strongest first.
+
+    The estimates are those of :func:`mi_matrix`; the columns of the returned DataFrame are
+    ``x`` and ``y`` (the two column names), ``estimate``, ``low`` and ``high`` (the interval at
+    ``level``), ``lower_bound`` (model-free, as :attr:`MIResult.lower_bound`; NaN below 20 rows
+    or where a column looks discrete), ``beyond_range`` (True where the high-MI check of
+    :func:`estimate` flags the pair: its estimate is likely too low) and, with ``check``,
+    ``cross_check`` (KSG's estimate where the cross-check ran, else NaN) and
+    ``cross_check_above`` (True where KSG lies above the model's interval as in :func:`estimate`:
+    dependence the model may miss). ``attrs`` holds the ``unit``, ``level`` and ``model``;
+    flagged pairs are also named in a warning.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd, mist
+    >>> rng = np.random.default_rng(0)
+    >>> a, b = rng.normal(size=(2, 400))
+    >>> table = pd.DataFrame({"a": a, "b": b, "c": a + b + rng.normal(size=400)})
+    >>> mist.mi_pairs(table)[["x", "y", "estimate", "low", "high"]].round(3)
+       x  y  estimate    low   high
+    0  a  c     0.263  0.209  0.338
+    1  b  c     0.238  0.188  0.312
+    2  a  b     0.005  0.000  0.030
+    """
+    import pandas as pd
+
+    level = check_level(level)
+    scale, unit = _unit(base)
+    names, first, second, found = _table_pairs(data, model=model, device=device, check=check, level=level)
+    columns = {"x": [names[i] for i in first], "y": [names[j] for j in second], "estimate": found.estimate / scale,
+               "low": found.low / scale, "high": found.high / scale, "lower_bound": found.lower_bound / scale,
+               "beyond_range": found.beyond}
+    if check:
+        columns["cross_check"] = found.cross_check / scale
+        columns["cross_check_above"] = np.array([_disagrees(v, u) for v, u in zip(found.cross_check, found.upper)])
+    table = pd.DataFrame(columns).sort_values("estimate", ascending=False, kind="stable", ignore_index=True)
+    _warn_table(names, first, second, found, check, scale, unit, " Their rows are marked in the result.")
+    from mist.weights import load_predictor
+
+    table.attrs.update(unit=unit, level=level, model=load_predictor(model, device).card.get("name", str(model)))
     return table
 
 
@@ -656,18 +767,17 @@ def mutual_info_score(X: Any, y: Any, *, model: str = "default", check: bool = F
     """
     features, target = check_xy(as_samples(X, "X"), y)
     p = features.shape[1]
+    names = (_column_names(X) or [f"X[:, {j}]" for j in range(p)]) + ["y"]
+    target_names = ["y"] if target.shape[1] == 1 else [f"y[:, {k}]" for k in range(target.shape[1])]
+    distinct = _warn_columns(np.hstack([features, target]), names[:p] + target_names, stacklevel=4)
     found = None
     if target.shape[1] == 1:
         found = _column_pair_estimates(np.hstack([features, target]), np.arange(p), np.full(p, p),
-                                       model=model, device=None, check=check)
+                                       model=model, device=None, check=check, distinct=distinct)
     if found is None:
         found = _estimate_pairs([(features[:, j], target) for j in range(p)], model=model, device=None, check=check)
-    names = (_column_names(X) or [f"X[:, {j}]" for j in range(p)]) + ["y"]
-    pairs = [(j, p) for j in range(p)]
-    _warn_beyond_range(names, pairs, found[0], found[3], 1.0, "nats")
-    if check:
-        _warn_cross_check(names, pairs, *found[:3], 1.0, "nats")
-    return found[0]
+    _warn_table(names, np.arange(p), np.full(p, p), found, check, 1.0, "nats", "")
+    return found.estimate
 
 
 class _ProgressBar:

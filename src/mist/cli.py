@@ -117,9 +117,15 @@ def demo(as_json: bool = typer.Option(False, "--json", help="Print one JSON obje
 
 @app.command()
 def matrix(
-    data: Path = typer.Argument(..., help="Table of numeric columns (CSV, Parquet, .npy, .npz), compared pairwise."),
-    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write the matrix to this CSV."),
+    data: Path = typer.Argument(..., help="Table (CSV, Parquet, .npy, .npz) whose columns are compared pairwise."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write the matrix (or, with --pairs, the "
+                                          "pairs) to this CSV."),
     plot: Optional[Path] = typer.Option(None, "--plot", help="Write a heatmap PNG (needs matplotlib)."),
+    columns: Optional[str] = typer.Option(None, "--columns", help="Columns to compare: comma-separated names or "
+                                          "0-based positions, a:c for a range (default: all, which must be numeric)."),
+    pairs: bool = typer.Option(False, "--pairs", help="One row per pair, strongest first, with its interval and "
+                               "model-free lower bound, instead of the matrix."),
+    level: float = typer.Option(0.9, "--level", help="Probability of the intervals (with --pairs)."),
     bits: bool = typer.Option(False, "--bits", help="Report bits instead of nats."),
     model: str = typer.Option("default", "--model", help="Shipped model name or model card path."),
     check: bool = typer.Option(False, "--check", help="Also run KSG on every pair and name those where it lies "
@@ -128,31 +134,75 @@ def matrix(
     """MI between every pair of columns.
 
     Example: mist matrix data.csv -o mi.csv --plot mi.png
+
+    Example: mist matrix data.csv --columns a:d --pairs --bits
     """
 
     def work():
         import mist.api
-        from mist.io import read_table
 
-        with warnings.catch_warnings():  # the flagged pairs are printed below
-            warnings.simplefilter("ignore", MistWarning)
-            table = mist.api.mi_matrix(read_table(data), model=model, base=2 if bits else None, check=check)
+        frame = _load_table_columns(data, columns)
+        base = 2 if bits else None
         unit = "bits" if bits else "nats"
+        with warnings.catch_warnings(record=True) as caught:  # printed below as notes
+            warnings.simplefilter("always", MistWarning)
+            if pairs:
+                table = mist.api.mi_pairs(frame, level=level, model=model, base=base, check=check)
+            else:
+                table = mist.api.mi_matrix(frame, model=model, base=base, check=check)
+        if pairs:
+            heat = table.pivot(index="x", columns="y", values="estimate").combine_first(
+                table.pivot(index="y", columns="x", values="estimate"))
+            names = [str(c) for c in frame.columns]
+            heat = heat.reindex(index=names, columns=names)
+            labels = table["x"] + " ~ " + table["y"]
+            beyond = dict(zip(labels[table["beyond_range"]], table["lower_bound"][table["beyond_range"]]))
+            disagree = {}
+            if check:
+                above = table["cross_check_above"]
+                disagree = dict(zip(labels[above], table["cross_check"][above]))
+        else:
+            heat = table
+            beyond, disagree = table.attrs.get("beyond_range", {}), table.attrs.get("cross_check", {})
         if output:
-            table.to_csv(output)
+            table.to_csv(output, index=not pairs)
         if plot:
-            _heatmap(table, plot, unit)
+            _heatmap(heat, plot, unit)
         if not output:
-            typer.echo(table.round(4).to_string())
-        for pair, value in table.attrs.get("beyond_range", {}).items():
+            if pairs:
+                typer.echo(f"{unit}, {level:g} intervals, model {table.attrs['model']}")
+            typer.echo(table.round(4).to_string(index=not pairs))
+        for caught_warning in caught:  # constant and discrete-looking columns (pairs are named below)
+            if str(caught_warning.message).startswith(mist.api.COLUMN_WARNING):
+                typer.echo(f"note: {caught_warning.message}")
+        for pair, value in beyond.items():
             bound = "same ranks: infinite" if math.isinf(value) else f"at least {value:.4f} {unit}, model-free"
             typer.echo(f"note: {pair}: correlated beyond the model's training data, so its estimate is likely too "
                        f"low (MI {bound})")
-        for pair, value in table.attrs.get("cross_check", {}).items():
+        for pair, value in disagree.items():
             typer.echo(f"note: {pair}: KSG, a model-free estimator, finds {value:.4f} {unit}, "
                        "above the model's interval (dependence the model was not trained on)")
 
     _run(work)
+
+
+def _load_table_columns(data: Path, columns: str | None):
+    """The table in ``data``, cut to ``columns`` (``--columns``); without them every column,
+    which must then be numeric."""
+    from pandas.api.types import is_numeric_dtype
+
+    from mist.io import read_table, select_columns
+
+    frame = read_table(data)
+    if columns is not None:
+        return select_columns(frame, columns, "--columns")
+    text = [str(c) for c in frame.columns if not is_numeric_dtype(frame[c])]
+    if text:
+        numeric = [str(c) for c in frame.columns if is_numeric_dtype(frame[c])]
+        example = f", e.g. --columns {','.join(numeric[:8])}" if len(numeric) >= 2 else ""
+        raise MistError(f"column(s) {text[:10]} of {data} are not numeric; choose the columns to compare with "
+                        f"--columns{example}.")
+    return frame
 
 
 def _heatmap(table, path: Path, unit: str) -> None:
