@@ -73,6 +73,14 @@ def test_baseline_bad_files(tmp_path):
     empty.write_text("")
     result = runner.invoke(app, ["baseline", "cca", str(empty), "--x", "a", "--y", "b"])
     assert result.exit_code == 2 and "error:" in result.output
+    parquet = tmp_path / "d.parquet"
+    pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [3.0, 1.0, 2.0]}).to_csv(parquet)  # not Parquet inside
+    result = runner.invoke(app, ["baseline", "cca", str(parquet), "--x", "a", "--y", "b"])
+    assert result.exit_code == 2 and result.output.count("\n") == 1  # one line, whatever went wrong
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:  # the message says what to install, not which engines pandas tried
+        assert "needs pyarrow: pip install pyarrow" in result.output
     other = tmp_path / "data.xlsx"
     other.write_text("x")
     result = runner.invoke(app, ["baseline", "cca", str(other), "--x", "a", "--y", "b"])

@@ -50,7 +50,9 @@ def read_table(path: str | Path) -> pd.DataFrame:
     except MistError:
         raise
     except ImportError as exc:
-        raise MistError(f"reading {str(path)!r} needs an optional package: {exc}. Try `pip install pyarrow`.") from exc
+        # pandas' message lists every engine it tried, a paragraph for one missing package
+        raise MistError(f"reading Parquet files such as {str(path)!r} needs pyarrow: pip install pyarrow "
+                        "(or pip install -e \".[parquet]\"), or save the table as CSV.") from exc
     except Exception as exc:
         raise MistError(f"could not read {str(path)!r}: {type(exc).__name__}: {exc}") from exc
     if frame.shape[0] == 0 or frame.shape[1] == 0:
