@@ -105,7 +105,30 @@ def test_estimate_command(table, test_model_card):
     assert bits.exit_code == 0 and "bits" in bits.output
 
 
+def test_estimate_command_finds_x_and_y_itself_where_the_file_says(tmp_path, test_model_card):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 2))
+    y = x[:, :1] + rng.normal(size=(200, 1))
+    np.savez(tmp_path / "xy.npz", x=x, y=y)
+    np.save(tmp_path / "two.npy", np.hstack([x[:, :1], y]))
+    args = ["--model", test_model_card, "--json", "--quantiles", "0.1,0.9"]
+    out = json.loads(runner.invoke(app, ["estimate", str(tmp_path / "xy.npz"), *args]).output)
+    named = json.loads(runner.invoke(app, ["estimate", str(tmp_path / "xy.npz"), "--x", "x0:x1", "--y", "y0",
+                                           *args]).output)
+    assert (out["dim_x"], out["dim_y"]) == (2, 1) and out == named
+    assert list(out["quantiles"]) == ["0.1", "0.9"] and out["quantiles"]["0.1"] <= out["quantiles"]["0.9"]
+    two = json.loads(runner.invoke(app, ["estimate", str(tmp_path / "two.npy"), "--model", test_model_card,
+                                         "--json"]).output)
+    assert (two["dim_x"], two["dim_y"]) == (1, 1)
+    text = runner.invoke(app, ["estimate", str(tmp_path / "xy.npz"), "--model", test_model_card, "--quantiles", "0.1"])
+    assert text.exit_code == 0 and "quantiles: 0.1: " in text.output
+
+
 def test_estimate_command_errors(table, test_model_card):
+    for args, message in ((["--x", "a"], "give both --x and --y"), ([], "has 4 columns"),
+                          (["--x", "a", "--y", "c", "--quantiles", "0.5,2"], "`--quantiles` takes")):
+        result = runner.invoke(app, ["estimate", str(table), *args, "--model", test_model_card])
+        assert result.exit_code == 2 and message in result.output, result.output
     result = runner.invoke(app, ["estimate", str(table), "--x", "a", "--y", "c", "--model", "nope"])
     assert result.exit_code == 2 and "unknown model" in result.output
     result = runner.invoke(app, ["estimate", str(table), "--x", "a", "--y", "c", "--model", test_model_card,

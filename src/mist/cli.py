@@ -33,11 +33,45 @@ def _run(fn):
         _fail(str(exc))
 
 
-def _load_xy(data: Path, x: str, y: str):
+_X_HELP = ("Columns of X: comma-separated names or 0-based positions, a:c for a range. Optional for an .npz "
+           "holding arrays x and y, and for a two-column table (X is its first column).")
+_Y_HELP = "Columns of Y, as --x."
+
+
+def _load_xy(data: Path, x: str | None, y: str | None):
+    """The X and Y columns of the table in ``data``: those ``--x`` and ``--y`` name, or, when
+    both are left out, an .npz's arrays x and y, or a two-column table's two columns."""
     from mist.io import read_table, select_columns
 
     frame = read_table(data)
-    return select_columns(frame, x, "--x"), select_columns(frame, y, "--y")
+    if x is not None and y is not None:
+        return select_columns(frame, x, "--x"), select_columns(frame, y, "--y")
+    if x is not None or y is not None:
+        raise MistError("give both --x and --y, or neither (for an .npz holding arrays x and y, or a two-column "
+                        "table).")
+    names = [str(c) for c in frame.columns]
+    if Path(data).suffix.lower() == ".npz" and names[0] == "x0" and any(n.startswith("y") for n in names):
+        split = next(i for i, n in enumerate(names) if n.startswith("y"))  # columns x0, x1, ..., y0, y1, ...
+        return frame.iloc[:, :split], frame.iloc[:, split:]
+    if len(names) == 2:
+        return frame.iloc[:, :1], frame.iloc[:, 1:]
+    shown = names if len(names) <= 20 else names[:20] + ["..."]
+    raise MistError(f"say which columns are X and Y with --x and --y: {str(data)!r} has {len(names)} columns "
+                    f"{shown}, e.g. --x {names[0]} --y {names[1]}.")
+
+
+def _parse_levels(spec: str | None, option: str) -> list[float] | None:
+    """Comma-separated levels in (0, 1) (``--quantiles``)."""
+    if spec is None:
+        return None
+    try:
+        levels = [float(token) for token in spec.split(",") if token.strip()]
+    except ValueError:
+        levels = []
+    if not levels or not all(0 < t < 1 for t in levels):
+        raise MistError(f"`{option}` takes comma-separated numbers strictly between 0 and 1, e.g. {option} "
+                        f"0.05,0.95; got {spec!r}.")
+    return levels
 
 
 def _convert(value: float, bits: bool) -> float:
@@ -49,6 +83,8 @@ def _print_result(result, as_json: bool) -> None:
         typer.echo(json.dumps(result.to_dict()))
     else:
         typer.echo(str(result))
+        if result.quantiles:
+            typer.echo("quantiles: " + ", ".join(f"{tau:g}: {value:.4f}" for tau, value in result.quantiles.items()))
         if result.lower_bound is not None:
             bound = "inf (same ranks)" if math.isinf(result.lower_bound) else f"{result.lower_bound:.4f} {result.unit}"
             typer.echo(f"model-free lower bound: {bound}")
@@ -59,10 +95,12 @@ def _print_result(result, as_json: bool) -> None:
 @app.command()
 def estimate(
     data: Path = typer.Argument(..., help="CSV, Parquet, .npy or .npz file with one sample per row."),
-    x: str = typer.Option(..., "--x", help="Columns of X: comma-separated names or 0-based positions."),
-    y: str = typer.Option(..., "--y", help="Columns of Y: comma-separated names or 0-based positions."),
+    x: Optional[str] = typer.Option(None, "--x", help=_X_HELP),
+    y: Optional[str] = typer.Option(None, "--y", help=_Y_HELP),
     bits: bool = typer.Option(False, "--bits", help="Report bits instead of nats."),
     level: float = typer.Option(0.9, "--level", help="Probability of the interval."),
+    quantiles: Optional[str] = typer.Option(None, "--quantiles", help="Extra quantile levels to report, "
+                                            "comma-separated, e.g. 0.05,0.5,0.95."),
     model: str = typer.Option("default", "--model", help="Shipped model name or model card path."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     check: bool = typer.Option(True, "--check/--no-check", help="With at most 4 columns, also run KSG and warn "
@@ -71,15 +109,19 @@ def estimate(
     """Estimate MI with the pretrained model, with an interval.
 
     Example: mist estimate data.csv --x a,b --y c --bits
+
+    Example: mist estimate xy.npz --quantiles 0.05,0.95 --json
     """
 
     def work():
         import mist.api
 
         xs, ys = _load_xy(data, x, y)
+        taus = _parse_levels(quantiles, "--quantiles")
         with warnings.catch_warnings():  # each warning is also one of the result's notes, printed below
             warnings.simplefilter("ignore", MistWarning)
-            result = mist.api.estimate(xs, ys, model=model, level=level, base=2 if bits else None, check=check)
+            result = mist.api.estimate(xs, ys, model=model, level=level, quantiles=taus, base=2 if bits else None,
+                                       check=check)
         _print_result(result, as_json)
 
     _run(work)
@@ -228,8 +270,8 @@ def _heatmap(table, path: Path, unit: str) -> None:
 def baseline(
     estimator: str = typer.Argument(..., help="ksg, cca, copula-cca, mine, infonce, nwj, dv or smile."),
     data: Path = typer.Argument(..., help="CSV, Parquet, .npy or .npz file with one sample per row."),
-    x: str = typer.Option(..., "--x", help="Columns of X: comma-separated names or 0-based positions."),
-    y: str = typer.Option(..., "--y", help="Columns of Y: comma-separated names or 0-based positions."),
+    x: Optional[str] = typer.Option(None, "--x", help=_X_HELP),
+    y: Optional[str] = typer.Option(None, "--y", help=_Y_HELP),
     bits: bool = typer.Option(False, "--bits", help="Report bits instead of nats."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     k: int = typer.Option(5, "--k", help="Neighbours for ksg."),
