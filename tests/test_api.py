@@ -358,3 +358,18 @@ def test_tables_warn_about_constant_and_discrete_columns_as_estimate_does():
         assert all(w.filename == __file__ for w in caught)  # the warning points at the caller's line
     with pytest.warns(MistWarning, match="constant"):
         assert api.mi_matrix(frame.drop(columns="d")).loc["a", "k"] == 0.0
+
+
+def test_monotone_maps_float32_cannot_hold_leave_the_estimate_unchanged():
+    # the network computes in float32: 1.7e9 + z rounds whole ranges of z together, exp(60 z)
+    # and 1e300 z overflow, 1e-300 z underflows; those columns go in as ranks instead
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=400)
+    y = z + rng.normal(size=400)
+    plain = api.estimate(z, y)
+    table = api.mi_matrix(np.column_stack([z, y]))
+    for f in (lambda v: 1.7e9 + v, lambda v: np.exp(60 * v), lambda v: 1e300 * v, lambda v: 1e-300 * v):
+        r = api.estimate(f(z), y)
+        assert r.notes == () and abs(r.estimate - plain.estimate) < 1e-6 and abs(r.high - plain.high) < 1e-6
+        assert abs(r.lower_bound - plain.lower_bound) < 1e-6 and np.isfinite(r.cross_check)
+        assert abs(api.mi_matrix(np.column_stack([f(z), y])).iloc[0, 1] - table.iloc[0, 1]) < 1e-6

@@ -34,25 +34,32 @@ def as_samples(data: Any, name: str) -> np.ndarray:
     columns = _column_names(data)
     if hasattr(data, "detach") and hasattr(data, "cpu"):  # torch tensor, without importing torch
         data = data.detach().cpu().numpy()
-    elif hasattr(data, "to_numpy"):  # pandas
+    elif type(data).__module__.split(".")[0] == "pandas":  # DataFrame, Series, Index, nullable arrays
+        import pandas as pd
         from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
-        frame = data
-        dtypes = frame.dtypes if hasattr(frame, "columns") else {frame.name: frame.dtype}
-        bad = [str(c) for c, t in dtypes.items() if not (is_numeric_dtype(t) or is_bool_dtype(t))]
-        data = frame.to_numpy()
+        frame = data if isinstance(data, (pd.DataFrame, pd.Series)) else pd.Series(data)
+        dtypes = frame.dtypes if isinstance(frame, pd.DataFrame) else {frame.name: frame.dtype}
+        bad = {str(c): str(t) for c, t in dtypes.items() if not (is_numeric_dtype(t) or is_bool_dtype(t))}
         if bad:
-            raise MistError(
-                f"`{name}` must be numeric, but column(s) {bad} are not (dtype {data.dtype}); "
-                "select numeric columns or encode them as numbers first."
-            )
+            what = (f"column(s) {list(bad)[:10]} are not (dtype {', '.join(sorted(set(bad.values())))})"
+                    if isinstance(frame, pd.DataFrame) else f"its dtype is {frame.dtype}")
+            raise MistError(f"`{name}` must be numeric, but {what}; select numeric columns or encode them as "
+                            "numbers first.")
+        # nullable dtypes (Int64, Float64, boolean): a missing value becomes NaN, reported below
+        data = frame.to_numpy(dtype=np.float64, na_value=np.nan)
     try:
         array = np.asarray(data)
     except Exception as exc:  # ragged lists and the like
         raise MistError(f"`{name}` could not be read as an array of numbers: {exc}") from exc
     if array.dtype == bool:
         array = array.astype(np.float64)
-    if not (np.issubdtype(array.dtype, np.number)) or np.issubdtype(array.dtype, np.complexfloating):
+    if np.issubdtype(array.dtype, np.complexfloating):
+        if np.any(array.imag != 0):  # casting would drop the imaginary parts without a word
+            raise MistError(f"`{name}` holds complex numbers; pass their real and imaginary parts as two columns "
+                            "(np.column_stack([z.real, z.imag])).")
+        array = array.real
+    if not np.issubdtype(array.dtype, np.number):
         try:
             array = array.astype(np.float64)
         except (TypeError, ValueError) as exc:
@@ -106,10 +113,33 @@ def constant_columns(array: np.ndarray) -> np.ndarray:
     return np.flatnonzero(np.all(array == array[:1], axis=0))
 
 
-def distinct_counts(array: np.ndarray) -> np.ndarray:
-    """Number of distinct values in each column (one sort; 1 for a constant column)."""
+def distinct_counts(array: np.ndarray, *, float32: bool = False):
+    """Number of distinct values in each column (one sort; 1 for a constant column).
+
+    With ``float32``, also whether each column keeps its order and ties when cast to float32,
+    what the network computes in (bool, (d,)): no value overflows to inf and no two distinct
+    values round to the same float32 (timestamps near 1.7e9 one second apart do, as do
+    exp(60 z) or 1e-300 z). Returns (counts, kept) then."""
     ordered = np.sort(array, axis=0)
-    return (ordered[1:] != ordered[:-1]).sum(axis=0) + 1
+    counts = (ordered[1:] != ordered[:-1]).sum(axis=0) + 1
+    if not float32:
+        return counts
+    with np.errstate(over="ignore"):
+        ordered = ordered.astype(np.float32)  # rounding is monotone: it can merge values, never reorder them
+    kept = ((ordered[1:] != ordered[:-1]).sum(axis=0) + 1 == counts) & np.isfinite(ordered).all(axis=0)
+    return counts, kept
+
+
+def exact_in_float32(array: np.ndarray, kept: np.ndarray) -> np.ndarray:
+    """``array`` with each column not ``kept`` (:func:`distinct_counts`) replaced by its dense
+    ranks 0, 1, 2, ... (equal values equal): the same order and ties, so the same normal
+    scores, in numbers float32 holds exactly (up to 2^24 distinct values)."""
+    if kept.all():
+        return array
+    array = array.copy()
+    for j in np.flatnonzero(~kept):
+        array[:, j] = np.unique(array[:, j], return_inverse=True)[1]
+    return array
 
 
 def drop_constant_columns(

@@ -12,7 +12,7 @@ from typing import Any, Iterable, NamedTuple, Sequence
 import numpy as np
 
 from mist._validation import (_column_names, as_samples, check_choice, check_level, check_xy,
-                              distinct_counts, drop_constant_columns)
+                              distinct_counts, drop_constant_columns, exact_in_float32)
 from mist.errors import MistError, MistWarning
 
 #: Rows per forward pass; larger datasets are split into order-independent subsets of at most
@@ -90,7 +90,9 @@ def _prepare(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray, list[str], bool]:
     """Validate; drop constant columns (with a note); warn on heavily tied columns. Returns x, y,
     the notes, and whether a column looks discrete."""
     x, y = check_xy(x, y)
-    counts = (distinct_counts(x), distinct_counts(y))  # one sort per side serves both checks
+    (count_x, kept_x), (count_y, kept_y) = distinct_counts(x, float32=True), distinct_counts(y, float32=True)
+    counts = (count_x, count_y)  # one sort per side serves the checks below
+    x, y = exact_in_float32(x, kept_x), exact_in_float32(y, kept_y)  # the network computes in float32
     x, y, dropped = drop_constant_columns(x, y, stacklevel=4, constant=tuple(np.flatnonzero(c == 1) for c in counts))
     notes = [dropped] if dropped else []
     discrete = False
@@ -516,10 +518,12 @@ class _PairEstimates(NamedTuple):
 COLUMN_WARNING = "column(s) "  # starts each warning of _warn_columns
 
 
-def _warn_columns(values: np.ndarray, names: list[str], stacklevel: int) -> np.ndarray:
+def _warn_columns(values: np.ndarray, names: list[str], stacklevel: int) -> tuple[np.ndarray, np.ndarray]:
     """Warn once about a table's constant and discrete-looking columns, as :func:`estimate` does
-    about x's and y's; returns each column's number of distinct values (M,)."""
-    distinct = distinct_counts(values)
+    about x's and y's; returns the table, its columns that float32 cannot hold exactly
+    replaced by their ranks (:func:`exact_in_float32`), and each column's number of distinct
+    values (M,)."""
+    distinct, kept = distinct_counts(values, float32=True)
     constant = [names[j] for j in np.flatnonzero(distinct == 1)]
     if constant:
         warnings.warn(f"{COLUMN_WARNING}{constant[:10]} are constant: their MI with any other column is 0.",
@@ -528,9 +532,9 @@ def _warn_columns(values: np.ndarray, names: list[str], stacklevel: int) -> np.n
     if tied.size:
         listed = ", ".join(f"{names[j]} ({distinct[j]})" for j in tied[:10])
         warnings.warn(f"{COLUMN_WARNING}look discrete (distinct values in {values.shape[0]} rows): {listed}. "
-                      "mist estimates MI of continuous variables; ties are ranked by averaging, and the estimates of their pairs may "
-                      "be unreliable.", MistWarning, stacklevel=stacklevel)
-    return distinct
+                      "mist estimates MI of continuous variables; ties are ranked by averaging, and the estimates "
+                      "of their pairs may be unreliable.", MistWarning, stacklevel=stacklevel)
+    return exact_in_float32(values, kept), distinct
 
 
 def _column_pair_estimates(values: np.ndarray, first, second, *, model: str, device: str | None, check: bool,
@@ -661,7 +665,7 @@ def _table_pairs(data: Any, *, model: str, device: str | None, check: bool, leve
     first, second = np.triu_indices(d, k=1)
     check_xy(values[:, :1], values[:, 1:])  # enough rows
     names = [str(c) for c in frame.columns]
-    distinct = _warn_columns(values, names, stacklevel=5)  # user -> mi_matrix -> _table_pairs -> here
+    values, distinct = _warn_columns(values, names, stacklevel=5)  # user -> mi_matrix -> _table_pairs -> here
     found = _column_pair_estimates(values, first, second, model=model, device=device, check=check, level=level,
                                    distinct=distinct)
     if found is None:
@@ -769,11 +773,11 @@ def mutual_info_score(X: Any, y: Any, *, model: str = "default", check: bool = F
     p = features.shape[1]
     names = (_column_names(X) or [f"X[:, {j}]" for j in range(p)]) + ["y"]
     target_names = ["y"] if target.shape[1] == 1 else [f"y[:, {k}]" for k in range(target.shape[1])]
-    distinct = _warn_columns(np.hstack([features, target]), names[:p] + target_names, stacklevel=4)
+    table, distinct = _warn_columns(np.hstack([features, target]), names[:p] + target_names, stacklevel=4)
     found = None
     if target.shape[1] == 1:
-        found = _column_pair_estimates(np.hstack([features, target]), np.arange(p), np.full(p, p),
-                                       model=model, device=None, check=check, distinct=distinct)
+        found = _column_pair_estimates(table, np.arange(p), np.full(p, p), model=model, device=None, check=check,
+                                       distinct=distinct)
     if found is None:
         found = _estimate_pairs([(features[:, j], target) for j in range(p)], model=model, device=None, check=check)
     _warn_table(names, np.arange(p), np.full(p, p), found, check, 1.0, "nats", "")

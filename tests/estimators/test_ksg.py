@@ -70,3 +70,13 @@ def test_duplicate_rows_stay_finite(algorithm):
     assert np.isfinite(KSG(k=3, algorithm=algorithm).estimate(x[idx], y[idx]))
     assert KSG(k=3, algorithm="kdtree").estimate(x[idx], y[idx]) == pytest.approx(
         KSG(k=3, algorithm="dense").estimate(x[idx], y[idx]), abs=1e-9)
+
+
+def test_extreme_scales_neither_overflow_nor_underflow():
+    # squares of values near 1e300 overflow and near 1e-300 underflow: standardising must not
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=300)
+    y = x + rng.normal(size=300)
+    reference = KSG().estimate(x, y)
+    for scale in (1e300, 1e-300, 1e-160):
+        assert KSG().estimate(scale * x, y) == pytest.approx(reference, abs=1e-9)

@@ -43,5 +43,10 @@ class Estimator:
 
 
 def standardize(a: np.ndarray) -> np.ndarray:
-    """Columns to zero mean and unit variance (constant columns must have been removed)."""
-    return (a - a.mean(axis=0)) / a.std(axis=0)
+    """Columns to zero mean and unit variance (constant columns must have been removed).
+
+    Each column is first divided by its largest magnitude: squares of values near 1e-300 or
+    1e300 underflow to 0 or overflow to inf, which made the variance 0 or inf."""
+    a = a / np.abs(a).max(axis=0)
+    centred = a - a.mean(axis=0)
+    return centred / centred.std(axis=0)
