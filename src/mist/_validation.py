@@ -126,7 +126,7 @@ def distinct_counts(array: np.ndarray, *, float32: bool = False):
         return counts
     with np.errstate(over="ignore"):
         ordered = ordered.astype(np.float32)  # rounding is monotone: it can merge values, never reorder them
-    kept = ((ordered[1:] != ordered[:-1]).sum(axis=0) + 1 == counts) & np.isfinite(ordered).all(axis=0)
+    kept = ((ordered[1:] != ordered[:-1]).sum(axis=0) + 1 == counts) & np.isfinite(ordered[[0, -1]]).all(axis=0)
     return counts, kept
 
 
