@@ -32,6 +32,20 @@ def test_errors(test_model_card):
         est(torch.randn(2, 2), torch.randn(2, 2))
     with pytest.raises(MistError, match="softness"):
         MIEstimator(test_model_card, softness=0)
+    with pytest.raises(MistError, match="NaN or infinity"):
+        est(torch.full((10, 1), float("nan")), torch.randn(10, 1))
+    with pytest.raises(MistError, match="at least one column each, got 0 and 1"):
+        est(torch.randn(10, 0), torch.randn(10, 1))
+    with pytest.raises(MistError, match="could not convert a list"):
+        est([torch.randn(10, 1)] * 2, torch.randn(10, 1))
+
+
+def test_vectors_and_arrays_are_accepted_as_estimate_accepts_them(test_model_card):
+    est = MIEstimator(test_model_card)
+    x = torch.randn(50, generator=torch.Generator().manual_seed(0))
+    y = x + torch.randn(50, generator=torch.Generator().manual_seed(1))
+    as_columns = est(x[:, None], y[:, None])
+    assert est(x, y).item() == as_columns.item() and est(x.numpy(), y.numpy()).item() == as_columns.item()
 
 
 def test_own_copy_of_weights(test_model_card):

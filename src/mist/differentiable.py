@@ -39,7 +39,8 @@ class MIEstimator(nn.Module):
         Whether the network's own weights receive gradients (fine-tuning); by default they are
         frozen and only the inputs get gradients.
 
-    Shapes: x (N, dim_x) or (B, N, dim_x), y likewise -> a scalar or (B,).
+    Shapes: x (N,), (N, dim_x) or (B, N, dim_x), y likewise -> a scalar or (B,); a 1-D input
+    is one column. NumPy arrays are converted (without a graph to differentiate through).
 
     Example
     -------
@@ -63,15 +64,32 @@ class MIEstimator(nn.Module):
         self.network.requires_grad_(trainable)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        single = x.dim() == 2
-        if single:
-            x, y = x[None], y[None]
+        x, y = _as_tensor(x, "x"), _as_tensor(y, "y")
+        shapes = f"{tuple(x.shape)} and {tuple(y.shape)}"
+        single = x.dim() <= 2 and y.dim() <= 2
+        if single:  # one dataset; a 1-D input is one column
+            x, y = (t.reshape(len(t), -1)[None] for t in (x, y))
         if x.dim() != 3 or y.dim() != 3 or x.shape[:2] != y.shape[:2]:
-            raise MistError(f"`x` and `y` must be (N, d) or (B, N, d) with matching B and N, got {tuple(x.shape)} and {tuple(y.shape)}.")
+            raise MistError(f"`x` and `y` must be (N,), (N, d) or (B, N, d) with matching B and N, got {shapes}.")
         if x.shape[1] < 3:
             raise MistError(f"at least 3 samples are needed, got {x.shape[1]}.")
+        if x.shape[2] == 0 or y.shape[2] == 0:
+            raise MistError(f"`x` and `y` need at least one column each, got {x.shape[2]} and {y.shape[2]}.")
         xy = torch.cat([x, y], dim=-1).to(torch.float32)
+        if not bool(torch.isfinite(xy).all()):  # else a failed Cholesky deep inside the network
+            raise MistError("`x` or `y` contains NaN or infinity; drop or impute those rows first.")
         z = soft_normal_scores(xy, self.softness)
         mask = torch.ones(z.shape[:2], dtype=torch.bool, device=z.device)
         mi = self.network.forward_canonical(z, mask, x.shape[-1]).mean
         return mi[0] if single else mi
+
+
+def _as_tensor(value, name: str) -> torch.Tensor:
+    """A tensor as it is (keeping its graph); numpy arrays and lists of numbers converted."""
+    if isinstance(value, torch.Tensor):
+        return value
+    try:
+        return torch.as_tensor(value, dtype=torch.float32)
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise MistError(f"`{name}` must be a tensor or an array of numbers ((N,), (N, d) or (B, N, d)); "
+                        f"could not convert a {type(value).__name__}: {exc}") from exc
