@@ -113,6 +113,23 @@ def test_many_more_columns_than_rows_warns(test_model_card):
         api.estimate(rng.normal(size=(10, 20)), rng.normal(size=(10, 20)), model=test_model_card)
 
 
+def test_input_warnings_point_at_the_callers_line(test_model_card):
+    rng = np.random.default_rng(0)
+    x = np.column_stack([np.ones(10), rng.integers(0, 3, 10)])  # a constant and a discrete column
+    for call in (lambda: api.estimate(x, rng.normal(size=(10, 40)), model=test_model_card),
+                 lambda: api.estimate_many([(x, rng.normal(size=(10, 40)))], model=test_model_card)):
+        with pytest.warns(MistWarning) as caught:
+            call()
+        assert len(caught) >= 4  # constant, discrete, too many columns per row, more columns than trained on
+        assert {w.filename for w in caught} == {__file__}
+
+
+def test_one_extra_quantile_may_be_a_number(data, test_model_card):
+    x, y = data
+    r = api.estimate(x, y, quantiles=0.25, model=test_model_card)
+    assert list(r.quantiles) == [0.25] and r.low <= r.quantiles[0.25] <= r.high
+
+
 def test_discrete_data_warns(test_model_card):
     rng = np.random.default_rng(0)
     with pytest.warns(MistWarning, match="looks discrete"):
@@ -128,6 +145,7 @@ def test_discrete_data_warns(test_model_card):
         ({"model": "no-such-model"}, "unknown model"),
         ({"model": "missing.json"}, "does not exist"),
         ({"device": "tpu"}, "`device`"),
+        ({"check": "no"}, "`check` must be True or False"),
     ],
 )
 def test_bad_arguments(data, kwargs, message, test_model_card):

@@ -176,3 +176,10 @@ def check_level(level: float, name: str = "level") -> float:
     if not (isinstance(level, (int, float)) and 0.0 < float(level) < 1.0):
         raise MistError(f"`{name}` must be a number strictly between 0 and 1, got {level!r}.")
     return float(level)
+
+
+def check_flag(value, name: str) -> bool:
+    """A True/False argument (a string such as "no" would otherwise count as True)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise MistError(f"`{name}` must be True or False, got {value!r}.")
+    return bool(value)

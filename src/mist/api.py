@@ -11,7 +11,7 @@ from typing import Any, Iterable, NamedTuple, Sequence
 
 import numpy as np
 
-from mist._validation import (_column_names, as_samples, check_choice, check_level, check_xy,
+from mist._validation import (_column_names, as_samples, check_choice, check_flag, check_level, check_xy,
                               distinct_counts, drop_constant_columns, exact_in_float32)
 from mist.errors import MistError, MistWarning
 
@@ -93,7 +93,8 @@ def _prepare(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray, list[str], bool]:
     (count_x, kept_x), (count_y, kept_y) = distinct_counts(x, float32=True), distinct_counts(y, float32=True)
     counts = (count_x, count_y)  # one sort per side serves the checks below
     x, y = exact_in_float32(x, kept_x), exact_in_float32(y, kept_y)  # the network computes in float32
-    x, y, dropped = drop_constant_columns(x, y, stacklevel=4, constant=tuple(np.flatnonzero(c == 1) for c in counts))
+    # stack levels: the warning -> (drop_constant_columns ->) _prepare -> _estimate_batch -> estimate -> user
+    x, y, dropped = drop_constant_columns(x, y, stacklevel=5, constant=tuple(np.flatnonzero(c == 1) for c in counts))
     notes = [dropped] if dropped else []
     discrete = False
     for name, a, c in (("x", x, counts[0]), ("y", y, counts[1])):
@@ -104,14 +105,14 @@ def _prepare(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray, list[str], bool]:
                 notes.append(f"{name} has a column with only {distinct} distinct values in {a.shape[0]} rows")
                 warnings.warn(f"`{name}` looks discrete: a column has {distinct} distinct values in {a.shape[0]} rows. "
                               "mist estimates MI of continuous variables; ties are ranked by averaging, and the "
-                              "estimate may be unreliable.", MistWarning, stacklevel=3)
+                              "estimate may be unreliable.", MistWarning, stacklevel=4)
     columns, rows = x.shape[1] + y.shape[1], x.shape[0]
     if columns > MAX_COLUMNS_PER_ROW * rows:
         notes.append(f"{columns} columns for {rows} rows: the interval is unreliable")
         warnings.warn(f"{columns} columns (x and y together) for {rows} rows: with more than {MAX_COLUMNS_PER_ROW} "
                       "columns per row the learned estimator overestimates MI and its interval is too narrow (on "
                       "fresh data of its training families, n = 10 with 21-32 columns a side, the 90% interval held "
-                      "the true MI about half the time). Use more rows or fewer columns.", MistWarning, stacklevel=3)
+                      "the true MI about half the time). Use more rows or fewer columns.", MistWarning, stacklevel=4)
     return x, y, notes, discrete
 
 
@@ -281,6 +282,8 @@ def _subsets(x: np.ndarray, y: np.ndarray, large_n: str = "subsets") -> list[np.
 
 def _taus(level: float, quantiles: Sequence[float] | None) -> list[float]:
     taus = [(1 - level) / 2, 0.5, (1 + level) / 2]
+    if isinstance(quantiles, (int, float)):  # one level, as np.quantile takes it
+        quantiles = [quantiles]
     for q in quantiles or ():
         if not isinstance(q, (int, float)) or not 0 < q < 1:
             raise MistError(f"`quantiles` must hold numbers strictly between 0 and 1, got {q!r}.")
@@ -319,6 +322,7 @@ def _estimate_batch(pairs, *, model, level, quantiles, base, device, progress, l
     from mist.weights import load_predictor
 
     level = check_level(level)
+    check = check_flag(check, "check")
     check_choice(large_n, "large_n", LARGE_N)
     scale, unit = _unit(base)
     taus = _taus(level, quantiles)
@@ -657,6 +661,7 @@ def _table_pairs(data: Any, *, model: str, device: str | None, check: bool, leve
     """Every pair of columns of a table: (column names, first (P,), second (P,), _PairEstimates)."""
     import pandas as pd
 
+    check_flag(check, "check")
     frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(as_samples(data, "data"))
     values = as_samples(frame, "data")
     d = values.shape[1]
@@ -769,6 +774,7 @@ def mutual_info_score(X: Any, y: Any, *, model: str = "default", check: bool = F
     high-MI check of :func:`estimate`, always on) are named in a warning: their scores may be
     too low, though such features rank near the top anyway.
     """
+    check_flag(check, "check")
     features, target = check_xy(as_samples(X, "X"), y)
     p = features.shape[1]
     names = (_column_names(X) or [f"X[:, {j}]" for j in range(p)]) + ["y"]
