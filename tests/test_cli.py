@@ -192,8 +192,8 @@ def test_data_beyond_the_training_range_gets_notes_and_strict_json(tmp_path):
     assert "model-free lower bound: 2." in result.output
     result = runner.invoke(app, ["estimate", str(path), "--x", "a", "--y", "same", "--json", "--no-check"])
     out = json.loads(result.output, parse_constant=lambda c: pytest.fail(f"not strict JSON: {c}"))
-    assert out["lower_bound"] == "inf"
+    assert out["lower_bound"] > 5.0
     result = runner.invoke(app, ["matrix", str(path)])
     assert result.exit_code == 0 and "note: a ~ copy: correlated beyond" in result.output
-    assert "note: a ~ same: correlated beyond the model's training data, so its estimate is likely too low (MI same " \
-           "ranks: infinite)" in result.output
+    assert "note: a ~ same: correlated beyond the model's training data, so its estimate is likely too low (MI at " \
+           "least " in result.output

@@ -86,8 +86,7 @@ def _print_result(result, as_json: bool) -> None:
         if result.quantiles:
             typer.echo("quantiles: " + ", ".join(f"{tau:g}: {value:.4f}" for tau, value in result.quantiles.items()))
         if result.lower_bound is not None:
-            bound = "inf (same ranks)" if math.isinf(result.lower_bound) else f"{result.lower_bound:.4f} {result.unit}"
-            typer.echo(f"model-free lower bound: {bound}")
+            typer.echo(f"model-free lower bound: {result.lower_bound:.4f} {result.unit}")
         for note in result.notes:
             typer.echo(f"note: {note}")
 
@@ -218,9 +217,8 @@ def matrix(
             if str(caught_warning.message).startswith(mist.api.COLUMN_WARNING):
                 typer.echo(f"note: {caught_warning.message}")
         for pair, value in beyond.items():
-            bound = "same ranks: infinite" if math.isinf(value) else f"at least {value:.4f} {unit}, model-free"
             typer.echo(f"note: {pair}: correlated beyond the model's training data, so its estimate is likely too "
-                       f"low (MI {bound})")
+                       f"low (MI at least {value:.4f} {unit}, model-free)")
         for pair, value in disagree.items():
             typer.echo(f"note: {pair}: KSG, a model-free estimator, finds {value:.4f} {unit}, "
                        "above the model's interval (dependence the model was not trained on)")
