@@ -149,11 +149,12 @@ def test_matrix_command(table, tmp_path, test_model_card):
     assert bad.exit_code == 2 and "['label'] of" in bad.output and "--columns a,b,c" in bad.output
     # the same table, cut with --columns, one row per pair with intervals
     long, pairs_csv = (runner.invoke(app, ["matrix", str(table), "--columns", "a:c", "--pairs", "--bits", *extra])
-                       for extra in ([], ["-o", str(tmp_path / "pairs.csv")]))
+                       for extra in ([], ["-o", str(tmp_path / "pairs.csv"), "--plot", str(tmp_path / "pairs.png")]))
     assert long.exit_code == 0, long.output
     assert long.output.startswith("bits, 0.9 intervals, model mist-tiny-gpu") and "lower_bound" in long.output
     pairs = pd.read_csv(tmp_path / "pairs.csv")
     assert pairs_csv.exit_code == 0 and len(pairs) == 3 and (pairs.x + pairs.y)[0] in ("ac", "ca")
+    assert (tmp_path / "pairs.png").stat().st_size > 1000
     assert (pairs.low <= pairs.estimate).all() and (pairs.estimate <= pairs.high).all()
 
 

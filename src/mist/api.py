@@ -657,8 +657,7 @@ def _warn_beyond_range(names: list[str], pairs: list[tuple[int, int]], estimates
     NaN elsewhere); returns {"a ~ b": that bound} of those pairs, in ``unit``."""
     return _warn_pairs(
         names, pairs, np.flatnonzero(~np.isnan(flagged)), flagged, estimates, scale,
-        lambda k: f"{estimates[k] / scale:.3f} {unit}, "
-                  + f"at least {flagged[k] / scale:.3f}",
+        lambda k: f"{estimates[k] / scale:.3f} {unit}, at least {flagged[k] / scale:.3f}",
         lambda count, listed: f"{count} pair(s) correlate beyond the model's training data (normal scores correlated "
                               f"above {HIGH_MI_Z:g} standard errors past its largest, or a model-free lower bound above "
                               f"its interval): their MI is likely above the range it learned and their estimates too "

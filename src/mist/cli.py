@@ -191,24 +191,11 @@ def matrix(
                 table = mist.api.mi_pairs(frame, level=level, model=model, base=base, check=check)
             else:
                 table = mist.api.mi_matrix(frame, model=model, base=base, check=check)
-        if pairs:
-            heat = table.pivot(index="x", columns="y", values="estimate").combine_first(
-                table.pivot(index="y", columns="x", values="estimate"))
-            names = [str(c) for c in frame.columns]
-            heat = heat.reindex(index=names, columns=names)
-            labels = table["x"] + " ~ " + table["y"]
-            beyond = dict(zip(labels[table["beyond_range"]], table["lower_bound"][table["beyond_range"]]))
-            disagree = {}
-            if check:
-                above = table["cross_check_above"]
-                disagree = dict(zip(labels[above], table["cross_check"][above]))
-        else:
-            heat = table
-            beyond, disagree = table.attrs.get("beyond_range", {}), table.attrs.get("cross_check", {})
+        beyond, disagree = _flagged_pairs(table, pairs, check)
         if output:
             table.to_csv(output, index=not pairs)
         if plot:
-            _heatmap(heat, plot, unit)
+            _heatmap(_pairs_as_matrix(table, [str(c) for c in frame.columns]) if pairs else table, plot, unit)
         if not output:
             if pairs:
                 typer.echo(f"{unit}, {level:g} intervals, model {table.attrs['model']}")
@@ -224,6 +211,34 @@ def matrix(
                        "above the model's interval (dependence the model was not trained on)")
 
     _run(work)
+
+
+def _flagged_pairs(table, long: bool, check: bool) -> tuple[dict, dict]:
+    """{"a ~ b": model-free lower bound} of the pairs beyond the model's training range and
+    {"a ~ b": KSG's estimate} of those where KSG lies above the interval, from mi_pairs' table
+    (``long``) or mi_matrix's attrs."""
+    if not long:
+        return table.attrs.get("beyond_range", {}), table.attrs.get("cross_check", {})
+    labels = table["x"] + " ~ " + table["y"]
+    beyond = table["beyond_range"]
+    flagged = dict(zip(labels[beyond], table["lower_bound"][beyond]))
+    if not check:
+        return flagged, {}
+    above = table["cross_check_above"]
+    return flagged, dict(zip(labels[above], table["cross_check"][above]))
+
+
+def _pairs_as_matrix(table, names: list[str]):
+    """mi_pairs' long table as mi_matrix's square one (for the heatmap)."""
+    import numpy as np
+    import pandas as pd
+
+    estimates = dict(zip(zip(table["x"], table["y"]), table["estimate"]))
+    out = np.full((len(names), len(names)), np.nan)
+    for i, a in enumerate(names):
+        for j, b in enumerate(names):
+            out[i, j] = estimates.get((a, b), estimates.get((b, a), np.nan))
+    return pd.DataFrame(out, index=names, columns=names)
 
 
 def _load_table_columns(data: Path, columns: str | None):
