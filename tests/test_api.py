@@ -223,8 +223,11 @@ def test_random_tables_give_a_matrix_or_a_clear_error(data):
             m = api.mi_matrix(data).to_numpy()
         except MistError:
             return
+        pairs = api.mi_pairs(data)
     off = ~np.eye(data.shape[1], dtype=bool)
     assert np.all(np.isfinite(m[off])) and np.all(m[off] >= 0) and np.allclose(m, m.T, equal_nan=True)
+    assert np.array_equal(pairs["estimate"], m[pairs["x"].astype(int), pairs["y"].astype(int)])
+    assert (pairs["low"] <= pairs["high"]).all()
 
 
 def test_cuda_request_without_cuda(data, test_model_card):
