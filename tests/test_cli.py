@@ -198,3 +198,17 @@ def test_data_beyond_the_training_range_gets_notes_and_strict_json(tmp_path):
     assert result.exit_code == 0 and "note: a ~ copy: correlated beyond" in result.output
     assert "note: a ~ same: correlated beyond the model's training data, so its estimate is likely too low (MI at " \
            "least " in result.output
+
+
+def test_semicolon_csv_and_one_column_files(tmp_path, test_model_card):
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=50)
+    frame = pd.DataFrame({"a": a, "b": a + rng.normal(size=50)})
+    frame.to_csv(tmp_path / "semi.csv", sep=";", index=False)  # as spreadsheets in many locales write CSV
+    frame.to_csv(tmp_path / "comma.csv", index=False)
+    outputs = [runner.invoke(app, ["estimate", str(tmp_path / name), "--model", test_model_card, "--json"])
+               for name in ("semi.csv", "comma.csv")]
+    assert all(r.exit_code == 0 for r in outputs) and outputs[0].output == outputs[1].output
+    frame[["a"]].to_csv(tmp_path / "one.csv", index=False)
+    result = runner.invoke(app, ["estimate", str(tmp_path / "one.csv")])
+    assert result.exit_code == 2 and "has one column, 'a'" in result.output

@@ -55,6 +55,8 @@ def _load_xy(data: Path, x: str | None, y: str | None):
         return frame.iloc[:, :split], frame.iloc[:, split:]
     if len(names) == 2:
         return frame.iloc[:, :1], frame.iloc[:, 1:]
+    if len(names) < 2:
+        raise MistError(f"{str(data)!r} has one column, {names[0]!r}; X and Y need one each.")
     shown = names if len(names) <= 20 else names[:20] + ["..."]
     raise MistError(f"say which columns are X and Y with --x and --y: {str(data)!r} has {len(names)} columns "
                     f"{shown}, e.g. --x {names[0]} --y {names[1]}.")

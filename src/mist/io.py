@@ -29,6 +29,8 @@ def read_table(path: str | Path) -> pd.DataFrame:
     try:
         if suffix in (".csv", ".tsv", ".txt"):
             frame = pd.read_csv(path, sep=None if suffix != ".csv" else ",", engine="python")
+            if suffix == ".csv" and frame.shape[1] == 1 and any(c in str(frame.columns[0]) for c in ";\t|"):
+                frame = pd.read_csv(path, sep=None, engine="python")  # "a;b": another separator, sniffed
         elif suffix == ".parquet":
             frame = pd.read_parquet(path)
         elif suffix == ".npy":
