@@ -3,6 +3,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from mist.cli import app
@@ -212,3 +214,26 @@ def test_semicolon_csv_and_one_column_files(tmp_path, test_model_card):
     frame[["a"]].to_csv(tmp_path / "one.csv", index=False)
     result = runner.invoke(app, ["estimate", str(tmp_path / "one.csv")])
     assert result.exit_code == 2 and "has one column, 'a'" in result.output
+
+
+numbers = st.one_of(st.floats(-1e3, 1e3, allow_nan=False).map(repr), st.sampled_from(["0", "1", "-2", "3e2"]))
+junk = st.sampled_from(["", "nan", "inf", "1e400", "x", '"4"', "1,5", "NA"])
+
+
+@settings(max_examples=30, deadline=None)
+@given(rows=st.integers(0, 14), columns=st.integers(1, 4), data=st.data(),
+       separator=st.sampled_from([",", ";", "\t"]), header=st.booleans())
+def test_random_files_never_give_a_traceback(rows, columns, data, separator, header, tmp_path_factory,
+                                             test_model_card):
+    table = [[data.draw(numbers) for _ in range(columns)] for _ in range(rows)]
+    for _ in range(data.draw(st.integers(0, 2))):  # a few bad cells, or none
+        if rows:
+            table[data.draw(st.integers(0, rows - 1))][data.draw(st.integers(0, columns - 1))] = data.draw(junk)
+    path = tmp_path_factory.mktemp("files") / "data.csv"
+    lines = ([separator.join(f"c{i}" for i in range(columns))] if header else []) + [separator.join(r) for r in table]
+    path.write_text("\n".join(lines) + "\n")
+    for args in (["estimate", str(path), "--no-check"], ["matrix", str(path)], ["matrix", str(path), "--pairs"]):
+        result = runner.invoke(app, [*args, "--model", test_model_card])
+        assert result.exit_code in (0, 2) and not isinstance(result.exception, Exception), (lines, args, result)
+        if result.exit_code == 2:
+            assert result.output.startswith("error: ") and result.output.count("\n") == 1, result.output
