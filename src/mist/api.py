@@ -196,17 +196,25 @@ def _one_swap_correlation(n: int) -> float:
     return float(1.0 - np.diff(scores).min() ** 2 / np.sum(scores**2))
 
 
-def _pair_correlation_bounds(r2, rows, group, count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _pair_correlation_bounds(r2, rows, group, count: int, pairs=1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For ``count`` datasets, from the strongest column pair's squared correlation r2 (M,) in
     M row subsets of ``rows`` (M,) rows each, subset m of dataset ``group[m]``: the correlation,
-    its lower confidence end (Fisher's z averaged over a dataset's subsets with weights n - 3,
-    HIGH_MI_Z standard errors below) and the model-free lower bound on MI (nats) of
-    :class:`MIResult`, -1/2 log(1 - r_low^2); each (count,).
+    its lower confidence end (Fisher's z averaged over a dataset's subsets with weights n - 3)
+    and the model-free lower bound on MI (nats) of :class:`MIResult`, -1/2 log(1 - r_low^2);
+    each (count,).
+
+    The strongest of a dataset's ``pairs`` (count,) column pairs is the one whose sample
+    correlation came out highest, chance included, so the lower end lies HIGH_MI_Z standard
+    errors below for one pair and further for more (Bonferroni: the same one-sided tail,
+    Phi(-HIGH_MI_Z), shared by all pairs; 4.6 for 12 pairs, 5.4 for 32 x 32). With a single
+    4 for all, 20 rows of 6 x 2 columns at sparse strength 8-15 once gave a bound above the MI.
 
     Where the ranks agree (r = 1 to float32 precision) Fisher's z is infinite, yet n rows with
     the same ranks are also what a correlation just short of 1 often gives (at n = 20, sparse
     strength 15-30 did 1% of the time), so the lower end is taken from the largest correlation
     short of 1 at that n (:func:`_one_swap_correlation`): a finite bound that stays valid."""
+    from scipy.special import ndtr, ndtri
+
     rows = np.asarray(rows, dtype=np.intp)
     r = np.sqrt(np.clip(r2, 0.0, 1.0))
     cap = np.array([_one_swap_correlation(int(n)) for n in rows]) if rows.size else np.zeros(0)
@@ -216,8 +224,9 @@ def _pair_correlation_bounds(r2, rows, group, count: int) -> tuple[np.ndarray, n
     def average(z):
         return np.bincount(group, weights=weights * z, minlength=count) / total
 
+    margin = -ndtri(ndtr(-HIGH_MI_Z) / np.maximum(np.asarray(pairs, dtype=float), 1.0))
     seen = np.tanh(average(np.arctanh(r.clip(max=1 - 1e-7))))
-    r_low = np.tanh(np.maximum(average(np.arctanh(np.minimum(r, cap))) - HIGH_MI_Z / np.sqrt(total), 0.0))
+    r_low = np.tanh(np.maximum(average(np.arctanh(np.minimum(r, cap))) - margin / np.sqrt(total), 0.0))
     return seen, r_low, -0.5 * np.log1p(-(r_low**2))
 
 
@@ -248,8 +257,10 @@ def _high_mi_note(r: float, r_low: float, floor: float, upper: float, rho_max: f
 
 
 
-#: The shipped model trained past the published priors (docs/model.md, "mist-tiny-wide").
+#: The shipped model trained past the published priors (docs/model.md, "mist-tiny-wide"): with
+#: ``model="default"`` it answers for the datasets past the default's range (_past_default_range).
 WIDE_MODEL = "mist-tiny-wide"
+WIDE_MODEL_FIGURES = "at sparse strength 8-15 its bias was -0.32 nats against the default's -1.45: benchmarks/high_mi.py"
 
 
 @lru_cache(maxsize=1)
@@ -271,8 +282,8 @@ def _wider_model_hint(model_name: str, r_low: float) -> str:
     wide_max = _wide_model_correlation()
     if model_name == WIDE_MODEL or wide_max is None or r_low > wide_max:
         return ""
-    return (f"; model='{WIDE_MODEL}' was trained on column pairs correlated up to {wide_max:.4f} (at sparse "
-            "strength 8-15 its bias was -0.32 nats against the default's -1.45: benchmarks/high_mi.py)")
+    return (f"; model='{WIDE_MODEL}' was trained on column pairs correlated up to {wide_max:.4f} "
+            f"({WIDE_MODEL_FIGURES})")
 
 
 LARGE_N = ("subsets", "direct")
@@ -337,7 +348,7 @@ def _estimate_batch(pairs, *, model, level, quantiles, base, device, progress, l
                     name_pairs: bool) -> list[MIResult]:
     """:func:`estimate_many`; ``name_pairs`` prefixes an input error with the pair's index
     (not for :func:`estimate`, whose caller passed no list)."""
-    from mist.model.calibration import combine_subset_quantiles, shared_fraction
+    from mist.model.calibration import shared_fraction
     from mist.model.inference import predict_many
     from mist.weights import load_predictor
 
@@ -381,35 +392,51 @@ def _estimate_batch(pairs, *, model, level, quantiles, base, device, progress, l
                                         with_pair_r2=True)
     # the high-MI check's statistics of every pair at once (a loop costs ~50 us a pair)
     pair_r, pair_r_low, floors = (a.tolist() for a in _pair_correlation_bounds(
-        pair_r2, [len(x) for x in xs], np.asarray(owner, dtype=np.intp), len(prepared)))
+        pair_r2, [len(x) for x in xs], np.asarray(owner, dtype=np.intp), len(prepared),
+        [x.shape[1] * y.shape[1] for x, y, _, _ in prepared]))
     if bar:
         bar.close()
     passes_of = [[] for _ in prepared]  # forward passes (subsets) of each pair
     for k, i in enumerate(owner):
         passes_of[i].append(k)
+    answers = [_combine_passes(mean, quant, passes_of[i], rho, len(taus)) for i in range(len(prepared))]
+    answered_by = [None] * len(prepared)  # the engine that answered, where not ``network``
+    routed = [i for i, (x, y, _, discrete) in enumerate(prepared)
+              if _past_default_range(model, x.shape[0], x.shape[1] + y.shape[1], discrete, bool(passes_of[i]),
+                                     pair_r[i], rho_max)]
+    if routed:
+        wide = load_predictor(WIDE_MODEL, device)
+        passes = [k for i in routed for k in passes_of[i]]
+        wide_mean, wide_quant = predict_many(wide, [xs[k] for k in passes], [ys[k] for k in passes], taus,
+                                             device=device)
+        position = {k: j for j, k in enumerate(passes)}
+        for i in routed:
+            answers[i] = _combine_passes(wide_mean, wide_quant, [position[k] for k in passes_of[i]],
+                                         shared_fraction(wide.card), len(taus))
+            answered_by[i] = wide
     results = []
     for i, (x, y, notes, discrete) in enumerate(prepared):
         n = x.shape[0]
         mine = passes_of[i]
-        if not mine:  # a side is all constant
-            m, q = 0.0, np.zeros(len(taus))
-        else:
-            # MI >= 0: a negative prediction is clipped to 0 (monotone, so quantiles stay ordered)
-            if len(mine) == 1:  # the usual case, without fancy indexing (a third of the loop's time)
-                m, q = max(float(mean[mine[0]]), 0.0), np.maximum(quant[mine[0]], 0.0)
-            else:
-                m = max(float(mean[mine].mean()), 0.0)
-                q = np.maximum(combine_subset_quantiles(quant[mine], 1, rho), 0.0)  # taus[1] is the median
-            if len(mine) > 1:
-                how = ("the interval narrowed for the average as fitted for this model (shared fraction "
-                       f"{rho:.2f})" if rho is not None else "the interval is that of a subset (conservative)")
-                notes = notes + [f"n={n} above {MAX_ROWS}: averaged over {len(mine)} subsets of the rows; {how}"]
+        m, q = answers[i]
+        engine = answered_by[i] or network
+        name_i = engine.card.get("name", str(model))
+        rho_max_i = rho_max if engine is network else _training_range(engine.card)[2]
+        if answered_by[i] is not None:
+            notes = notes + [f"answered by {name_i}, not {name}: a column of x and a column of y have normal scores "
+                             f"correlated at {pair_r[i]:.4f}, above the {rho_max:.4f} of {name}'s training data; "
+                             f"{name_i} was trained to {rho_max_i:.4f} ({WIDE_MODEL_FIGURES})"]
+        if len(mine) > 1:
+            rho_i = shared_fraction(engine.card)
+            how = ("the interval narrowed for the average as fitted for this model (shared fraction "
+                   f"{rho_i:.2f})" if rho_i is not None else "the interval is that of a subset (conservative)")
+            notes = notes + [f"n={n} above {MAX_ROWS}: averaged over {len(mine)} subsets of the rows; {how}"]
         lower_bound = None
         if mine and n >= HIGH_MI_MIN_ROWS and not discrete:
             lower_bound = floors[i] / scale
-            text = _high_mi_note(pair_r[i], pair_r_low[i], floors[i], float(q[-1]), rho_max, scale, unit)
-            if text and pair_r_low[i] > rho_max:
-                text += _wider_model_hint(name, pair_r_low[i])
+            text = _high_mi_note(pair_r[i], pair_r_low[i], floors[i], float(q[-1]), rho_max_i, scale, unit)
+            if text and pair_r_low[i] > rho_max_i:
+                text += _wider_model_hint(name_i, pair_r_low[i])
             if text:
                 notes = notes + [text]
                 warnings.warn(text + ".", MistWarning, stacklevel=3)
@@ -428,10 +455,36 @@ def _estimate_batch(pairs, *, model, level, quantiles, base, device, progress, l
                 warnings.warn(text + ".", MistWarning, stacklevel=3)
         results.append(MIResult(
             estimate=m / scale, low=float(q[0]) / scale, high=float(q[2]) / scale, level=level, unit=unit,
-            n=n, dim_x=x.shape[1], dim_y=y.shape[1], model=name,
+            n=n, dim_x=x.shape[1], dim_y=y.shape[1], model=name_i,
             quantiles={t: float(v) / scale for t, v in zip(taus[3:asked], q[3:asked])}, notes=tuple(notes),
             cross_check=None if model_free is None else model_free / scale, lower_bound=lower_bound))
     return results
+
+
+def _combine_passes(mean, quant, passes: list[int], rho: float | None, taus: int) -> tuple[float, np.ndarray]:
+    """One dataset's estimate and quantiles (T,) from its forward passes (row subsets) ``passes``:
+    one pass as it is, several averaged (the quantiles as fitted for the model, shared fraction
+    ``rho``); MI >= 0, so negative figures are clipped to 0 (monotone: quantiles stay ordered).
+    (0, zeros) for a dataset without passes (a side all constant)."""
+    from mist.model.calibration import combine_subset_quantiles
+
+    if not passes:
+        return 0.0, np.zeros(taus)
+    if len(passes) == 1:  # the usual case, without fancy indexing (a third of the loop's time)
+        return max(float(mean[passes[0]]), 0.0), np.maximum(quant[passes[0]], 0.0)
+    return (max(float(mean[passes].mean()), 0.0),
+            np.maximum(combine_subset_quantiles(quant[passes], 1, rho), 0.0))  # taus[1] is the median
+
+
+def _past_default_range(model, n: int, columns: int, discrete: bool, passes: bool, r: float, rho_max: float) -> bool:
+    """Whether ``model="default"`` hands a dataset to WIDE_MODEL: its strongest column pair's
+    normal scores correlate at r above the default's training maximum ``rho_max`` (so its MI
+    lies past what the default learned: it saturates there), with the rows for a correlation
+    to mean something (HIGH_MI_MIN_ROWS), continuous columns, and no more than
+    MAX_COLUMNS_PER_ROW columns a row (where chance correlations of few rows near 1 are the
+    norm and WIDE_MODEL is worse: docs/model.md)."""
+    return (model == "default" and passes and n >= HIGH_MI_MIN_ROWS and not discrete and r > rho_max
+            and columns <= MAX_COLUMNS_PER_ROW * n and _wide_model_correlation() is not None)
 
 
 def _disagrees(model_free, upper):
@@ -533,6 +586,7 @@ class _PairEstimates(NamedTuple):
     cross_check: np.ndarray  # KSG's estimate where the cross-check ran, NaN elsewhere
     lower_bound: np.ndarray  # model-free (MIResult.lower_bound), NaN where there is none
     beyond: np.ndarray  # bool: flagged by the high-MI check
+    model: np.ndarray  # the name of the model that answered (object)
 
     def flagged(self) -> np.ndarray:
         """The lower bound of the pairs the high-MI check flags, NaN elsewhere."""
@@ -584,7 +638,8 @@ def _column_pair_estimates(values: np.ndarray, first, second, *, model: str, dev
     live = varying[first] & varying[second]
     zeros, missing = np.zeros(len(first)), np.full(len(first), np.nan)
     found = _PairEstimates(zeros, zeros.copy(), zeros.copy(), zeros.copy(), missing, missing.copy(),
-                           np.zeros(len(first), dtype=bool))
+                           np.zeros(len(first), dtype=bool), np.full(len(first), engine.card.get("name", model),
+                                                                     dtype=object))
     if not live.any():
         return found
     subsets = _subsets(values, values[:, :0])
@@ -602,13 +657,20 @@ def _column_pair_estimates(values: np.ndarray, first, second, *, model: str, dev
     if values.shape[0] >= HIGH_MI_MIN_ROWS:
         pairs = int(live.sum())
         rows = np.repeat([len(subset) for subset in subsets], pairs)
-        _, r_low, floor = _pair_correlation_bounds(np.concatenate(r2s), rows, np.tile(np.arange(pairs), len(subsets)),
+        r, r_low, floor = _pair_correlation_bounds(np.concatenate(r2s), rows, np.tile(np.arange(pairs), len(subsets)),
                                                    pairs)
         continuous = distinct >= DISCRETE_SHARE * values.shape[0]  # the bound assumes continuous marginals
         continuous = continuous[first[live]] & continuous[second[live]]
         found.lower_bound[live] = np.where(continuous, floor, np.nan)
         rho_max = _training_range(engine.card)[2]
         found.beyond[live] = continuous & _beyond_range(r_low, floor, found.upper[live], rho_max)
+        routed = np.flatnonzero(live)[[_past_default_range(model, values.shape[0], 2, not c, True, float(v), rho_max)
+                                       for c, v in zip(continuous, r)]]
+        if routed.size:  # as estimate does: WIDE_MODEL answers past the default's range
+            wide = _column_pair_estimates(values, first[routed], second[routed], model=WIDE_MODEL, device=device,
+                                          check=False, level=level, distinct=distinct)
+            for column in ("estimate", "low", "high", "upper", "lower_bound", "beyond", "model"):
+                getattr(found, column)[routed] = getattr(wide, column)
     if check and len(subsets[0]) >= CHECK_MIN_ROWS:
         sample = values[subsets[0]]
         for k in np.flatnonzero(live):
@@ -631,7 +693,8 @@ def _estimate_pairs(pairs, *, model: str, device: str | None, check: bool, level
         column(r.estimate for r in results), column(r.low for r in results), column(r.high for r in results),
         column(r.quantiles[CHECK_TAU] for r in results), column(r.cross_check for r in results),
         column(r.lower_bound for r in results),
-        np.array([any(t.startswith(_BEYOND_RANGE) for t in r.notes) for r in results], dtype=bool))
+        np.array([any(t.startswith(_BEYOND_RANGE) for t in r.notes) for r in results], dtype=bool),
+        np.array([r.model for r in results], dtype=object))
 
 
 def _warn_pairs(names: list[str], pairs: list[tuple[int, int]], marked, values, estimates, scale: float,
@@ -723,6 +786,8 @@ def mi_matrix(data: Any, *, model: str = "default", base: float | None = None, d
     ties also gets the model-free cross-check of :func:`estimate` (one KSG call a pair, 1-2 ms
     at n = 500): the model misses non-monotone dependence such as y = x^2 + noise. The pairs
     where KSG lies above the interval are named in a warning and in ``table.attrs["cross_check"]``.
+    With ``model="default"``, pairs past the default's training range are answered by
+    ``WIDE_MODEL``, as in :func:`estimate`; ``table.attrs["answered_by"]`` names them.
     """
     import pandas as pd
 
@@ -733,6 +798,9 @@ def mi_matrix(data: Any, *, model: str = "default", base: float | None = None, d
     table = pd.DataFrame(out, index=names, columns=names)
     table.attrs.update(_warn_table(names, first, second, found, check, scale, unit,
                                    " All are in the result's attrs."))
+    main = _model_name(model, device)
+    table.attrs["answered_by"] = {f"{names[i]} ~ {names[j]}": answered
+                                  for i, j, answered in zip(first, second, found.model) if answered != main}
     return table
 
 
@@ -747,7 +815,9 @@ def mi_pairs(data: Any, *, level: float = 0.9, model: str = "default", base: flo
     :func:`estimate` flags the pair: its estimate is likely too low) and, with ``check``,
     ``cross_check`` (KSG's estimate where the cross-check ran, else NaN) and
     ``cross_check_above`` (True where KSG lies above the model's interval as in :func:`estimate`:
-    dependence the model may miss). ``attrs`` holds the ``unit``, ``level`` and ``model``;
+    dependence the model may miss), and ``model``, the model that answered (with
+    ``model="default"``, ``WIDE_MODEL`` for pairs past the default's training range, as in
+    :func:`estimate`). ``attrs`` holds the ``unit``, ``level`` and ``model`` (the one asked for);
     flagged pairs are also named in a warning.
 
     Examples
@@ -769,16 +839,21 @@ def mi_pairs(data: Any, *, level: float = 0.9, model: str = "default", base: flo
     names, first, second, found = _table_pairs(data, model=model, device=device, check=check, level=level)
     columns = {"x": [names[i] for i in first], "y": [names[j] for j in second], "estimate": found.estimate / scale,
                "low": found.low / scale, "high": found.high / scale, "lower_bound": found.lower_bound / scale,
-               "beyond_range": found.beyond}
+               "beyond_range": found.beyond, "model": found.model}
     if check:
         columns["cross_check"] = found.cross_check / scale
         columns["cross_check_above"] = np.array([_disagrees(v, u) for v, u in zip(found.cross_check, found.upper)])
     table = pd.DataFrame(columns).sort_values("estimate", ascending=False, kind="stable", ignore_index=True)
     _warn_table(names, first, second, found, check, scale, unit, " Their rows are marked in the result.")
+    table.attrs.update(unit=unit, level=level, model=_model_name(model, device))
+    return table
+
+
+def _model_name(model: str, device: str | None) -> str:
+    """The name in the card of the model ``model`` loads."""
     from mist.weights import load_predictor
 
-    table.attrs.update(unit=unit, level=level, model=load_predictor(model, device).card.get("name", str(model)))
-    return table
+    return load_predictor(model, device).card.get("name", str(model))
 
 
 def mutual_info_score(X: Any, y: Any, *, model: str = "default", check: bool = False) -> np.ndarray:
