@@ -12,8 +12,12 @@ model saw. n in {20, 50, 100, 200, 500}, 1-8 columns a side.
 (n = 4-20) or more columns (48 and 64 a side) than the model was trained on (the figures of
 ``mist.api._range_notes``' warnings).
 
+``--wide-corner``: mist-tiny-gpu against mist-tiny-wide at n = 10 by columns a row, the reason
+``model="default"`` hands strongly dependent data to mist-tiny-wide only up to 4 columns a row.
+
     python benchmarks/high_mi.py [--datasets 400] [--seed 11] [--model default]
     python benchmarks/high_mi.py --shapes
+    python benchmarks/high_mi.py --wide-corner --seed 3
 """
 
 from __future__ import annotations
@@ -95,15 +99,40 @@ def shapes(args, rng):
               f"{np.mean((low <= mi) & (mi <= high)):>9.2f}")
 
 
+def wide_corner(args, rng) -> None:
+    """Why model="default" hands data on to WIDE_MODEL only up to MAX_COLUMNS_PER_ROW columns a
+    row: the two models' MSE at n = 10 by columns a row, on fresh training-family datasets
+    (paper_grid('train', n_values=(10,)) of 40 seeds from ``--seed`` * 100), with a bootstrap
+    95% interval of the difference."""
+    from mist.distributions import TestSet, paper_grid
+    from mist.model.inference import predict_many
+
+    grid = TestSet.concat([paper_grid("train", seed=s, repeats=3, n_values=(10,))
+                           for s in range(args.seed * 100, args.seed * 100 + 40)])
+    per_row = (grid.dim_x + grid.dim_y) / grid.n
+    errors = {name: (predict_many(mist.load_model(name), grid.xs, grid.ys, [0.5])[0] - grid.mi) ** 2
+              for name in ("mist-tiny-gpu", mist.api.WIDE_MODEL)}
+    print(f"n = 10, {len(grid)} datasets; MSE of mist-tiny-gpu and {mist.api.WIDE_MODEL}")
+    print(f"{'columns a row':>14} {'datasets':>8} {'default':>8} {'wide':>8} {'wide - default, 95%':>22}")
+    for low, high in ((0, 2), (2, 4), (4, 99)):
+        cell = np.flatnonzero((per_row > low) & (per_row <= high))
+        a, b = errors["mist-tiny-gpu"][cell], errors[mist.api.WIDE_MODEL][cell]
+        draws = [np.mean((b - a)[k]) for k in (rng.integers(0, len(cell), len(cell)) for _ in range(2000))]
+        lo, hi = np.percentile(draws, [2.5, 97.5])
+        print(f"{f'({low}, {high}]':>14} {len(cell):>8} {a.mean():>8.3f} {b.mean():>8.3f} {f'[{lo:.3f}, {hi:.3f}]':>22}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--datasets", type=int, default=400, help="per row of the high-MI table")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--model", default="default")
     parser.add_argument("--shapes", action="store_true", help="only the table of untrained shapes")
+    parser.add_argument("--wide-corner", action="store_true",
+                        help="only the n = 10 comparison behind the default's hand-off to the wide model")
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
-    (shapes if args.shapes else high_mi)(args, rng)
+    (shapes if args.shapes else wide_corner if args.wide_corner else high_mi)(args, rng)
 
 
 if __name__ == "__main__":
