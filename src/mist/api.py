@@ -142,15 +142,18 @@ CHECK_TAU = 0.95  # KSG is compared with this quantile of the model, at any ``le
 #: columns a side 7.33 for 9.23, interval [7.15, 7.53]). Every estimate with at least
 #: HIGH_MI_MIN_ROWS rows therefore takes its strongest column pair's correlation r (which the
 #: forward pass computes anyway), and its lower confidence end r_low, HIGH_MI_Z standard errors
-#: below on Fisher's scale: when r_low is above the training maximum, or the model-free bound
-#: MI >= -1/2 log(1 - r_low^2) (normal scores have Gaussian marginals, and a Gaussian has the
-#: least MI for a given correlation) lies above the model's 0.95-quantile, the result warns.
-#: With Z = 4, `python benchmarks/high_mi.py --datasets 1000` (n 20-500, 1-8 columns a side):
+#: below on Fisher's scale for one pair and more for more (Bonferroni over the dx * dy pairs:
+#: the strongest is picked after the fact): when r_low is above the training maximum, or the
+#: model-free bound MI >= -1/2 log(1 - r_low^2) (normal scores have Gaussian marginals, and a
+#: Gaussian has the least MI for a given correlation) lies above the model's 0.95-quantile, the
+#: result warns. With model="default", data whose r is above the default's maximum go to
+#: WIDE_MODEL first (_past_default_range). For mist-tiny-gpu alone, `python
+#: benchmarks/high_mi.py --datasets 1000 --model mist-tiny-gpu` (n 20-500, 1-8 columns a side):
 #: no warning on training-family data drawn with the published priors, 2 in 1,000 drawn at the
-#: edge of the priors (both n = 20; with --seed 12, 1 and 0, at n = 20); past the edge (strength
-#: 5-8, 8-15, 15-30) it warned on 22%, 74% and 92% of datasets, whose 90% intervals held the MI
-#: 35%, 1% and 0% of the time. Below 20 rows identical ranks are too common for a test (2-20% of
-#: datasets at n = 10 at that edge).
+#: edge of the priors (n = 20; with --seed 12, none); past the edge (strength 5-8, 8-15, 15-30)
+#: it warned on 18%, 69% and 90% of datasets, whose 90% intervals held the MI 35%, 1% and 0% of
+#: the time; the bound held on every dataset. Below 20 rows identical ranks are too common for a
+#: test (2-20% of datasets at n = 10 at that edge).
 HIGH_MI_Z = 4.0
 HIGH_MI_MIN_ROWS = 20
 _BEYOND_RANGE = "beyond the training range: "  # starts each note of the high-MI check
@@ -570,8 +573,11 @@ def estimate(
     or, always checked from 20 rows on, a column of x and a column of y whose normal scores
     correlate surely above any pair in its training data (0.9615), or so strongly that the
     model-free bound ``result.lower_bound`` lies above the model's interval. Past that
-    correlation its estimates fall short (y = x + 0.1 noise, n = 500: 1.95 nats for 2.31; with 4
-    such columns a side 7.3 for 9.2): see ``HIGH_MI_Z`` and benchmarks/high_mi.py.
+    correlation mist-tiny-gpu falls short (y = x + 0.1 noise, n = 500: 1.95 nats for 2.31; with 4
+    such columns a side 7.3 for 9.2), so with ``model="default"`` such a dataset (seen above
+    0.9615, at least 20 rows, at most 4 columns a row) is answered by ``WIDE_MODEL``, trained to
+    0.9975 (2.30 nats for 2.31): ``result.model`` and a note say so. See ``HIGH_MI_Z`` and
+    benchmarks/high_mi.py.
 
     Examples
     --------
