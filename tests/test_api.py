@@ -275,6 +275,11 @@ def test_the_default_hands_data_past_its_range_to_the_wide_model():
     assert any(note.startswith("answered by mist-tiny-wide, not mist-tiny-gpu") for note in default.notes)
     assert (default.estimate, default.low, default.high) == (wide.estimate, wide.low, wide.high)
     assert abs(default.estimate - truth) < abs(named.estimate - truth) - 1.0  # 5.3 against 4.1 for 5.98
+    with warnings.catch_warnings():  # the hand-off reads rank statistics: the invariances hold
+        warnings.simplefilter("ignore", MistWarning)
+        perm = rng.permutation(300)  # rows shuffled, x and y swapped, columns reversed, a monotone map
+        other = api.estimate(y[perm], np.exp(x[perm][:, ::-1]), check=False)
+    assert other.model == api.WIDE_MODEL and abs(other.estimate - default.estimate) < 1e-4
     # in range, and at few rows or many columns a row (where chance correlations near 1 are the
     # norm), the default model answers
     assert api.estimate(x[:, 0], x[:, 0] + rng.normal(size=300), check=False).model == "mist-tiny-gpu"
