@@ -1,7 +1,7 @@
 """Beyond the training range: how the learned estimator fares, and how often ``mist.estimate``
 says so.
 
-Default: the high-MI check (``mist.api.HIGH_MI_Z``). Fresh datasets of the training families,
+Default: the high-MI check (``mist.range_checks.HIGH_MI_Z``). Fresh datasets of the training families,
 drawn with the published priors (where any warning is a false alarm) and at the edge of those
 priors (the largest strength, smallest noise and largest latent loadings: still in range, the
 hardest case for false alarms), then the same families past the edge (sparse and 2pair
@@ -10,7 +10,7 @@ model saw. n in {20, 50, 100, 200, 500}, 1-8 columns a side.
 
 ``--shapes``: the 90% interval's coverage and the MSE on training-family data with fewer rows
 (n = 4-20) or more columns (48 and 64 a side) than the model was trained on (the figures of
-``mist.api._range_notes``' warnings).
+``mist.range_checks.range_notes``' warnings).
 
 ``--wide-corner``: mist-tiny-gpu against mist-tiny-wide at n = 10 by columns a row, the reason
 ``model="default"`` hands strongly dependent data to mist-tiny-wide only up to 4 columns a row.
@@ -28,7 +28,7 @@ import warnings
 import numpy as np
 
 import mist
-from mist.api import _BEYOND_RANGE
+from mist.range_checks import BEYOND_RANGE, HIGH_MI_Z, WIDE_MODEL
 from mist.distributions import DEFAULT_PRIORS, TRAIN, Priors, sample_datasets
 from mist.errors import MistError, MistWarning
 
@@ -63,14 +63,14 @@ def score(data, model):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MistWarning)
         results = mist.estimate_many([(x, y) for x, y, _ in data], model=model, check=False, progress=False)
-    flagged = np.array([any(t.startswith(_BEYOND_RANGE) for t in r.notes) for r in results])
+    flagged = np.array([any(t.startswith(BEYOND_RANGE) for t in r.notes) for r in results])
     columns = [np.array([getattr(r, k) for r in results]) for k in ("estimate", "low", "high")]
     bound = np.array([np.nan if r.lower_bound is None else r.lower_bound for r in results])
     return flagged, *columns, bound, np.array([mi for _, _, mi in data])
 
 
 def high_mi(args, rng):
-    print(f"high-MI check (HIGH_MI_Z = {mist.api.HIGH_MI_Z:g}), {args.datasets} datasets per row, n in 20-500, "
+    print(f"high-MI check (HIGH_MI_Z = {HIGH_MI_Z:g}), {args.datasets} datasets per row, n in 20-500, "
           "1-8 columns a side")
     print(f"{'data':<48} {'mean MI':>8} {'warned':>7} {'bias':>7} {'MSE':>8} {'held MI':>8} {'held or warned':>15} "
           f"{'bound held':>11}")
@@ -111,12 +111,12 @@ def wide_corner(args, rng) -> None:
                            for s in range(args.seed * 100, args.seed * 100 + 40)])
     per_row = (grid.dim_x + grid.dim_y) / grid.n
     errors = {name: (predict_many(mist.load_model(name), grid.xs, grid.ys, [0.5])[0] - grid.mi) ** 2
-              for name in ("mist-tiny-gpu", mist.api.WIDE_MODEL)}
-    print(f"n = 10, {len(grid)} datasets; MSE of mist-tiny-gpu and {mist.api.WIDE_MODEL}")
+              for name in ("mist-tiny-gpu", WIDE_MODEL)}
+    print(f"n = 10, {len(grid)} datasets; MSE of mist-tiny-gpu and {WIDE_MODEL}")
     print(f"{'columns a row':>14} {'datasets':>8} {'default':>8} {'wide':>8} {'wide - default, 95%':>22}")
     for low, high in ((0, 2), (2, 4), (4, 99)):
         cell = np.flatnonzero((per_row > low) & (per_row <= high))
-        a, b = errors["mist-tiny-gpu"][cell], errors[mist.api.WIDE_MODEL][cell]
+        a, b = errors["mist-tiny-gpu"][cell], errors[WIDE_MODEL][cell]
         draws = [np.mean((b - a)[k]) for k in (rng.integers(0, len(cell), len(cell)) for _ in range(2000))]
         lo, hi = np.percentile(draws, [2.5, 97.5])
         print(f"{f'({low}, {high}]':>14} {len(cell):>8} {a.mean():>8.3f} {b.mean():>8.3f} {f'[{lo:.3f}, {hi:.3f}]':>22}")

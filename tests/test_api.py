@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import mist.api as api
+from mist import range_checks
 from mist.errors import MistError, MistWarning
 
 
@@ -239,7 +240,7 @@ def test_cuda_request_without_cuda(data, test_model_card):
 
 
 def _beyond(result) -> bool:
-    return any(note.startswith(api._BEYOND_RANGE) for note in result.notes)
+    return any(note.startswith(range_checks.BEYOND_RANGE) for note in result.notes)
 
 
 @pytest.mark.parametrize("model", ["mist-tiny-gpu", "test"])  # the NumPy engine, and PyTorch (cell trunk)

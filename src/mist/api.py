@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any, Iterable, NamedTuple, Sequence
 
 import numpy as np
@@ -14,6 +13,10 @@ import numpy as np
 from mist._validation import (_column_names, as_samples, check_choice, check_flag, check_level, check_xy,
                               distinct_counts, drop_constant_columns, exact_in_float32)
 from mist.errors import MistError, MistWarning
+from mist.range_checks import (BEYOND_RANGE, HIGH_MI_MIN_ROWS, HIGH_MI_Z, MAX_COLUMNS_PER_ROW, WIDE_MODEL,
+                               WIDE_MODEL_FIGURES, beyond_range, high_mi_note, pair_correlation_bounds,
+                               past_default_range, range_notes, training_range, wide_model_correlation,
+                               wider_model_hint)
 
 #: Rows per forward pass; larger datasets are split into order-independent subsets of at most
 #: this many rows and the predictions averaged (the model is trained on n <= 500).
@@ -115,8 +118,6 @@ def _prepare(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray, list[str], bool]:
     return x, y, notes, discrete
 
 
-#: Above this many columns (x and y together) per row, estimates and intervals are unreliable.
-MAX_COLUMNS_PER_ROW = 4
 
 #: The model-free cross-check: KSG (k=5) runs beside the model where it is cheap (1-2 ms) and
 #: nearly unbiased, at most CHECK_MAX_COLUMNS columns (x and y together), at least
@@ -133,175 +134,6 @@ CHECK_MIN_ROWS = 100
 CHECK_MIN_DISTINCT = 0.9
 CHECK_MARGIN = 0.1
 CHECK_TAU = 0.95  # KSG is compared with this quantile of the model, at any ``level``
-
-#: Beyond the training range. A model knows the MI of data like its training data only: the
-#: shipped ones saw n >= 10 rows, at most 32 columns a side (a card's ``training.n_range`` and
-#: ``dim_range``), and no two columns of x and y whose normal scores correlate above 25/26 = 0.9615
-#: (the sparse structure at its largest strength, 5: 1.29 nats for that pair). Past that
-#: correlation they saturate (y = x + 0.1 noise, n = 500: 1.92-1.95 nats for 2.31 on two draws; with 4 such
-#: columns a side 7.33 for 9.23, interval [7.15, 7.53]). Every estimate with at least
-#: HIGH_MI_MIN_ROWS rows therefore takes its strongest column pair's correlation r (which the
-#: forward pass computes anyway), and its lower confidence end r_low, HIGH_MI_Z standard errors
-#: below on Fisher's scale for one pair and more for more (Bonferroni over the dx * dy pairs:
-#: the strongest is picked after the fact): when r_low is above the training maximum, or the
-#: model-free bound MI >= -1/2 log(1 - r_low^2) (normal scores have Gaussian marginals, and a
-#: Gaussian has the least MI for a given correlation) lies above the model's 0.95-quantile, the
-#: result warns. With model="default", data whose r is above the default's maximum go to
-#: WIDE_MODEL first (_past_default_range). For mist-tiny-gpu alone, `python
-#: benchmarks/high_mi.py --datasets 1000 --model mist-tiny-gpu` (n 20-500, 1-8 columns a side):
-#: no warning on training-family data drawn with the published priors, 2 in 1,000 drawn at the
-#: edge of the priors (n = 20; with --seed 12, none); past the edge (strength 5-8, 8-15, 15-30)
-#: it warned on 18%, 69% and 90% of datasets, whose 90% intervals held the MI 35%, 1% and 0% of
-#: the time; the bound held on every dataset. Below 20 rows identical ranks are too common for a
-#: test (2-20% of datasets at n = 10 at that edge).
-HIGH_MI_Z = 4.0
-HIGH_MI_MIN_ROWS = 20
-_BEYOND_RANGE = "beyond the training range: "  # starts each note of the high-MI check
-
-
-def _training_range(card: dict) -> tuple[int, int, float]:
-    """(fewest rows, most columns a side, largest correlation of a column pair) in a card's
-    training data; the shipped models' values where a card does not say."""
-    training = card.get("training", {})
-    strength = float(training.get("priors", {}).get("strength", (0.1, 5.0))[1])
-    stream = training.get("config", {}).get("stream", {})
-    if stream.get("wide_fraction", 0) > 0:  # trained past the published priors too
-        strength = max(strength, float(stream["wide_strength"][1]))
-    return (int(training.get("n_range", (10, 500))[0]), int(training.get("dim_range", (1, 32))[1]),
-            strength**2 / (1 + strength**2))
-
-
-def _range_notes(n: int, dim_x: int, dim_y: int, n_min: int, dim_max: int) -> list[str]:
-    """Warn, and return notes, where a dataset's shape lies outside the model's training range
-    (its fewest rows and most columns a side, :func:`_training_range`)."""
-    notes = []
-    if n < n_min:
-        notes.append(f"{n} rows, fewer than the {n_min} of the model's training data: on fresh training-family data "
-                     "the 90% interval held the true MI 26-47% of the time at n = 4, 58-71% at n = 6 and "
-                     "76-84% at n = 8 (benchmarks/high_mi.py --shapes)")
-    if max(dim_x, dim_y) > dim_max:
-        notes.append(f"{max(dim_x, dim_y)} columns on one side, more than the {dim_max} of the model's training "
-                     "data: on fresh training-family data with 48-64 columns a side the 90% interval held the true "
-                     "MI 55-77% of the time (benchmarks/high_mi.py --shapes)")
-    for note in notes:
-        warnings.warn(note + ".", MistWarning, stacklevel=4)
-    return notes
-
-
-@lru_cache(maxsize=256)
-def _one_swap_correlation(n: int) -> float:
-    """The normal-score correlation of two n-row columns whose ranks differ by one swap of two
-    neighbours where the scores lie closest (the middle): the largest short of 1 at n rows.
-    Swapping scores a and b lowers the sum of products by (a - b)^2."""
-    from scipy.special import ndtri
-
-    scores = ndtri((np.arange(n) + 0.5) / n)
-    return float(1.0 - np.diff(scores).min() ** 2 / np.sum(scores**2))
-
-
-def _pair_correlation_bounds(r2, rows, group, count: int, pairs=1) -> tuple[np.ndarray, ...]:
-    """For ``count`` datasets, from the strongest column pair's squared correlation r2 (M,) in
-    M row subsets of ``rows`` (M,) rows each, subset m of dataset ``group[m]``: the correlation,
-    its lower confidence end (Fisher's z averaged over a dataset's subsets with weights n - 3),
-    the model-free lower bound on MI (nats) of :class:`MIResult`, -1/2 log(1 - r_low^2), and the
-    upper confidence end r_high; each (count,).
-
-    The strongest of a dataset's ``pairs`` (count,) column pairs is the one whose sample
-    correlation came out highest, chance included, so the lower end lies HIGH_MI_Z standard
-    errors below for one pair and further for more (Bonferroni: the same one-sided tail,
-    Phi(-HIGH_MI_Z), shared by all pairs; 4.6 for 12 pairs, 5.4 for 32 x 32). With a single
-    4 for all, 20 rows of 6 x 2 columns at sparse strength 8-15 once gave a bound above the MI.
-
-    Where the ranks agree (r = 1 to float32 precision) Fisher's z is infinite, yet n rows with
-    the same ranks are also what a correlation just short of 1 often gives (at n = 20, sparse
-    strength 15-30 did 1% of the time), so the lower end is taken from the largest correlation
-    short of 1 at that n (:func:`_one_swap_correlation`): a finite bound that stays valid."""
-    from scipy.special import ndtr, ndtri
-
-    rows = np.asarray(rows, dtype=np.intp)
-    r = np.sqrt(np.clip(r2, 0.0, 1.0))
-    cap = np.array([_one_swap_correlation(int(n)) for n in rows]) if rows.size else np.zeros(0)
-    weights = rows - 3.0
-    total = np.maximum(np.bincount(group, weights=weights, minlength=count), 1.0)
-
-    def average(z):
-        return np.bincount(group, weights=weights * z, minlength=count) / total
-
-    margin = -ndtri(ndtr(-HIGH_MI_Z) / np.maximum(np.asarray(pairs, dtype=float), 1.0))
-    centre = average(np.arctanh(r.clip(max=1 - 1e-7)))
-    r_low = np.tanh(np.maximum(average(np.arctanh(np.minimum(r, cap))) - margin / np.sqrt(total), 0.0))
-    return np.tanh(centre), r_low, -0.5 * np.log1p(-(r_low**2)), np.tanh(centre + margin / np.sqrt(total))
-
-
-def _beyond_range(r_low, floor, upper, rho_max, r_high=None):
-    """The high-MI check's rule: the strongest pair's correlation is surely above the training
-    maximum, or the model-free lower bound is above the model's CHECK_TAU quantile ``upper``.
-    For data handed on to WIDE_MODEL, the one trained furthest, give the correlation's upper
-    confidence end ``r_high``: past that model's range no model is left, so there the check
-    stays silent only when the data are surely inside it (at sparse strength 15-30 the sure-above
-    rule warned on 4% of datasets while the interval held 38%; this one, chosen on another draw,
-    warned on 91%, and on 2.4% at the edge of the published priors, where the interval held 86%:
-    benchmarks/high_mi.py)."""
-    beyond = (r_low > rho_max) | (floor > upper)
-    return beyond if r_high is None else beyond | (r_high > rho_max)
-
-
-def _high_mi_note(r: float, r_low: float, floor: float, upper: float, rho_max: float, scale: float,
-                  unit: str, r_high: float | None = None) -> str | None:
-    """The high-MI check's note for one dataset (None when it passes); ``upper`` is the model's
-    CHECK_TAU quantile, ``floor`` the model-free lower bound, both in nats; ``r_high`` for data
-    handed on to WIDE_MODEL (:func:`_beyond_range`)."""
-    if not _beyond_range(r_low, floor, upper, rho_max, r_high):
-        return None
-    if r > 1 - 1e-6:
-        return (_BEYOND_RANGE + "a column of x and a column of y have the same ranks: one may be a monotone function "
-                "of the other, whose MI is infinite, and the model's estimate is only the largest it learned. A "
-                f"model-free lower bound for any distribution: MI >= {floor / scale:.4f} {unit} (as if the ranks "
-                "differed by one swap, the closest short of the same)")
-    past = (f"the {rho_max:.4f} of the model's training data, so the MI may lie above the range the model "
-            "learned, where its estimate and interval fall short (y = x + 0.1 noise, one column a side, n = 500: "
-            "mist-tiny-gpu gave 1.95 nats for 2.31)")
-    if r_low > rho_max:
-        where = f"(at least {r_low:.4f}, {HIGH_MI_Z:g} or more standard errors below), above {past}"
-    elif r_high is not None and r_high > rho_max:
-        where = (f"(up to {r_high:.4f}, {HIGH_MI_Z:g} or more standard errors above), perhaps above {past}; no "
-                 "shipped model was trained on stronger dependence")
-    else:
-        where = (f"(at least {r_low:.4f}, {HIGH_MI_Z:g} or more standard errors below), so the model's interval "
-                 f"(0.95-quantile {upper / scale:.4f} {unit}) lies below the bound below")
-    return (_BEYOND_RANGE + f"the normal scores of a column of x and a column of y correlate at {r:.4f} {where}. A "
-            f"model-free lower bound for any distribution: MI >= {floor / scale:.4f} {unit} (-1/2 log(1 - r^2) at "
-            f"the lower end of r's confidence interval)")
-
-
-#: The shipped model trained past the published priors (docs/model.md, "mist-tiny-wide"): with
-#: ``model="default"`` it answers for the datasets past the default's range (_past_default_range).
-WIDE_MODEL = "mist-tiny-wide"
-WIDE_MODEL_FIGURES = "at sparse strength 8-15 its bias was -0.32 nats against the default's -1.45: benchmarks/high_mi.py"
-
-
-@lru_cache(maxsize=1)
-def _wide_model_correlation() -> float | None:
-    """The largest column-pair correlation in WIDE_MODEL's training data (None where it is not
-    shipped); its card is read once."""
-    import json
-
-    from mist.weights import available_models, model_card_path
-
-    if WIDE_MODEL not in available_models():
-        return None
-    return _training_range(json.loads(model_card_path(WIDE_MODEL).read_text()))[2]
-
-
-def _wider_model_hint(model_name: str, r_low: float) -> str:
-    """A pointer to WIDE_MODEL where its training range covers a correlation another model's
-    does not ("" otherwise)."""
-    wide_max = _wide_model_correlation()
-    if model_name == WIDE_MODEL or wide_max is None or r_low > wide_max:
-        return ""
-    return (f"; model='{WIDE_MODEL}' was trained on column pairs correlated up to {wide_max:.4f} "
-            f"({WIDE_MODEL_FIGURES})")
-
 
 LARGE_N = ("subsets", "direct")
 
@@ -383,7 +215,7 @@ def _estimate_batch(pairs, *, model, level, quantiles, base, device, progress, l
     card = network.card
     rho = shared_fraction(card)
     name = card.get("name", str(model))
-    n_min, dim_max, rho_max = _training_range(card)  # once: the loop below runs per dataset
+    n_min, dim_max, rho_max = training_range(card)  # once: the loop below runs per dataset
     prepared, xs, ys, owner = [], [], [], []
     for i, pair in enumerate(pairs):
         try:
@@ -396,7 +228,7 @@ def _estimate_batch(pairs, *, model, level, quantiles, base, device, progress, l
             if not name_pairs:
                 raise
             raise MistError(f"pairs[{i}]: {exc}") from exc
-        notes = notes + _range_notes(x.shape[0], x.shape[1], y.shape[1], n_min, dim_max)
+        notes = notes + range_notes(x.shape[0], x.shape[1], y.shape[1], n_min, dim_max)
         prepared.append((x, y, notes, discrete))
         if x.shape[1] and y.shape[1]:
             for rows in _subsets(x, y, large_n):
@@ -408,7 +240,7 @@ def _estimate_batch(pairs, *, model, level, quantiles, base, device, progress, l
     mean, quant, pair_r2 = predict_many(network, xs, ys, taus, device=device, progress=bar.advance if bar else None,
                                         with_pair_r2=True)
     # the high-MI check's statistics of every pair at once (a loop costs ~50 us a pair)
-    pair_r, pair_r_low, floors, pair_r_high = (a.tolist() for a in _pair_correlation_bounds(
+    pair_r, pair_r_low, floors, pair_r_high = (a.tolist() for a in pair_correlation_bounds(
         pair_r2, [len(x) for x in xs], np.asarray(owner, dtype=np.intp), len(prepared),
         [x.shape[1] * y.shape[1] for x, y, _, _ in prepared]))
     if bar:
@@ -419,7 +251,7 @@ def _estimate_batch(pairs, *, model, level, quantiles, base, device, progress, l
     answers = [_combine_passes(mean, quant, passes_of[i], rho, len(taus)) for i in range(len(prepared))]
     answered_by = [None] * len(prepared)  # the engine that answered, where not ``network``
     routed = [i for i, (x, y, _, discrete) in enumerate(prepared)
-              if _past_default_range(model, x.shape[0], x.shape[1] + y.shape[1], discrete, bool(passes_of[i]),
+              if past_default_range(model, x.shape[0], x.shape[1] + y.shape[1], discrete, bool(passes_of[i]),
                                      pair_r[i], rho_max)]
     if routed:
         wide = load_predictor(WIDE_MODEL, device)
@@ -438,7 +270,7 @@ def _estimate_batch(pairs, *, model, level, quantiles, base, device, progress, l
         m, q = answers[i]
         engine = answered_by[i] or network
         name_i = engine.card.get("name", str(model))
-        rho_max_i = rho_max if engine is network else _training_range(engine.card)[2]
+        rho_max_i = rho_max if engine is network else training_range(engine.card)[2]
         if answered_by[i] is not None:
             notes = notes + [f"answered by {name_i}, not {name}: a column of x and a column of y have normal scores "
                              f"correlated at {pair_r[i]:.4f}, above the {rho_max:.4f} of {name}'s training data; "
@@ -451,10 +283,10 @@ def _estimate_batch(pairs, *, model, level, quantiles, base, device, progress, l
         lower_bound = None
         if mine and n >= HIGH_MI_MIN_ROWS and not discrete:
             lower_bound = floors[i] / scale
-            text = _high_mi_note(pair_r[i], pair_r_low[i], floors[i], float(q[-1]), rho_max_i, scale, unit,
+            text = high_mi_note(pair_r[i], pair_r_low[i], floors[i], float(q[-1]), rho_max_i, scale, unit,
                                  None if answered_by[i] is None else pair_r_high[i])
             if text and pair_r_low[i] > rho_max_i:
-                text += _wider_model_hint(name_i, pair_r_low[i])
+                text += wider_model_hint(name_i, pair_r_low[i])
             if text:
                 notes = notes + [text]
                 warnings.warn(text + ".", MistWarning, stacklevel=3)
@@ -464,7 +296,7 @@ def _estimate_batch(pairs, *, model, level, quantiles, base, device, progress, l
             first = _subsets(x, y)[0] if n > MAX_ROWS else slice(None)
             model_free = _cross_check(x[first], y[first])
             if _disagrees(model_free, float(q[-1])):
-                why = ("see the note on the training range" if any(t.startswith(_BEYOND_RANGE) for t in notes) else
+                why = ("see the note on the training range" if any(t.startswith(BEYOND_RANGE) for t in notes) else
                        "the dependence may be of a kind the model was not trained on (non-monotone, such as y = x^2 "
                        "+ noise, or multimodal), where it underestimates")
                 text = (f"KSG, a model-free estimator, finds {model_free / scale:.4f} {unit}, above the model's 90% "
@@ -492,17 +324,6 @@ def _combine_passes(mean, quant, passes: list[int], rho: float | None, taus: int
         return max(float(mean[passes[0]]), 0.0), np.maximum(quant[passes[0]], 0.0)
     return (max(float(mean[passes].mean()), 0.0),
             np.maximum(combine_subset_quantiles(quant[passes], 1, rho), 0.0))  # taus[1] is the median
-
-
-def _past_default_range(model, n: int, columns: int, discrete: bool, passes: bool, r: float, rho_max: float) -> bool:
-    """Whether ``model="default"`` hands a dataset to WIDE_MODEL: its strongest column pair's
-    normal scores correlate at r above the default's training maximum ``rho_max`` (so its MI
-    lies past what the default learned: it saturates there), with the rows for a correlation
-    to mean something (HIGH_MI_MIN_ROWS), continuous columns, and no more than
-    MAX_COLUMNS_PER_ROW columns a row (where chance correlations of few rows near 1 are the
-    norm and WIDE_MODEL is worse: docs/model.md)."""
-    return (model == "default" and passes and n >= HIGH_MI_MIN_ROWS and not discrete and r > rho_max
-            and columns <= MAX_COLUMNS_PER_ROW * n and _wide_model_correlation() is not None)
 
 
 def _disagrees(model_free, upper):
@@ -678,22 +499,22 @@ def _column_pair_estimates(values: np.ndarray, first, second, *, model: str, dev
     if values.shape[0] >= HIGH_MI_MIN_ROWS:
         pairs = int(live.sum())
         rows = np.repeat([len(subset) for subset in subsets], pairs)
-        r, r_low, floor, r_high = _pair_correlation_bounds(np.concatenate(r2s), rows,
+        r, r_low, floor, r_high = pair_correlation_bounds(np.concatenate(r2s), rows,
                                                            np.tile(np.arange(pairs), len(subsets)), pairs)
         continuous = distinct >= DISCRETE_SHARE * values.shape[0]  # the bound assumes continuous marginals
         continuous = continuous[first[live]] & continuous[second[live]]
         found.lower_bound[live] = np.where(continuous, floor, np.nan)
-        rho_max = _training_range(engine.card)[2]
-        found.beyond[live] = continuous & _beyond_range(r_low, floor, found.upper[live], rho_max)
-        routed = np.flatnonzero(live)[[_past_default_range(model, values.shape[0], 2, not c, True, float(v), rho_max)
+        rho_max = training_range(engine.card)[2]
+        found.beyond[live] = continuous & beyond_range(r_low, floor, found.upper[live], rho_max)
+        routed = np.flatnonzero(live)[[past_default_range(model, values.shape[0], 2, not c, True, float(v), rho_max)
                                        for c, v in zip(continuous, r)]]
         if routed.size:  # as estimate does: WIDE_MODEL answers past the default's range
             wide = _column_pair_estimates(values, first[routed], second[routed], model=WIDE_MODEL, device=device,
                                           check=False, level=level, distinct=distinct)
             for column in ("estimate", "low", "high", "upper", "lower_bound", "beyond", "model"):
                 getattr(found, column)[routed] = getattr(wide, column)
-            among = np.searchsorted(np.flatnonzero(live), routed)  # as _high_mi_note judges handed-on data
-            found.beyond[routed] |= continuous[among] & (r_high[among] > _wide_model_correlation())
+            among = np.searchsorted(np.flatnonzero(live), routed)  # as high_mi_note judges handed-on data
+            found.beyond[routed] |= continuous[among] & (r_high[among] > wide_model_correlation())
     if check and len(subsets[0]) >= CHECK_MIN_ROWS:
         sample = values[subsets[0]]
         for k in np.flatnonzero(live):
@@ -716,7 +537,7 @@ def _estimate_pairs(pairs, *, model: str, device: str | None, check: bool, level
         column(r.estimate for r in results), column(r.low for r in results), column(r.high for r in results),
         column(r.quantiles[CHECK_TAU] for r in results), column(r.cross_check for r in results),
         column(r.lower_bound for r in results),
-        np.array([any(t.startswith(_BEYOND_RANGE) for t in r.notes) for r in results], dtype=bool),
+        np.array([any(t.startswith(BEYOND_RANGE) for t in r.notes) for r in results], dtype=bool),
         np.array([r.model for r in results], dtype=object))
 
 
