@@ -273,6 +273,9 @@ def test_the_default_hands_data_past_its_range_to_the_wide_model():
         named = api.estimate(x, y, model="mist-tiny-gpu", check=False)  # a name asked for is the model used
         wide = api.estimate(x, y, model=api.WIDE_MODEL, check=False)
     assert default.model == api.WIDE_MODEL and named.model == "mist-tiny-gpu"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MistWarning)
+        assert api.estimate(x, y, model=None, check=False).model == api.WIDE_MODEL  # None means "default"
     assert any(note.startswith("answered by mist-tiny-wide, not mist-tiny-gpu") for note in default.notes)
     assert (default.estimate, default.low, default.high) == (wide.estimate, wide.low, wide.high)
     assert abs(default.estimate - truth) < abs(named.estimate - truth) - 1.0  # 5.3 against 4.1 for 5.98

@@ -197,5 +197,5 @@ def past_default_range(model, n: int, columns: int, discrete: bool, passes: bool
     to mean something (HIGH_MI_MIN_ROWS), continuous columns, and no more than
     MAX_COLUMNS_PER_ROW columns a row (where chance correlations of few rows near 1 are the
     norm and WIDE_MODEL is worse: docs/model.md)."""
-    return (model == "default" and passes and n >= HIGH_MI_MIN_ROWS and not discrete and r > rho_max
+    return (model in (None, "default") and passes and n >= HIGH_MI_MIN_ROWS and not discrete and r > rho_max
             and columns <= MAX_COLUMNS_PER_ROW * n and wide_model_correlation() is not None)
