@@ -13,7 +13,9 @@ model saw. n in {20, 50, 100, 200, 500}, 1-8 columns a side.
 ``mist.range_checks.range_notes``' warnings).
 
 ``--wide-corner``: mist-tiny-gpu against mist-tiny-wide at n = 10 by columns a row, the reason
-``model="default"`` hands strongly dependent data to mist-tiny-wide only up to 4 columns a row.
+``model="default"`` hands strongly dependent data to mist-tiny-wide only up to 2 columns a row
+(``mist.range_checks.HANDOFF_MAX_COLUMNS_PER_ROW``); then the same at n = 20, 25 and 35 on
+in-range data whose strongest pair is seen above 0.9615 (handed on by chance).
 
     python benchmarks/high_mi.py [--datasets 400] [--seed 11] [--model default]
     python benchmarks/high_mi.py --shapes
@@ -100,8 +102,8 @@ def shapes(args, rng):
 
 
 def wide_corner(args, rng) -> None:
-    """Why model="default" hands data on to WIDE_MODEL only up to MAX_COLUMNS_PER_ROW columns a
-    row: the two models' MSE at n = 10 by columns a row, on fresh training-family datasets
+    """Why model="default" hands data on to WIDE_MODEL only up to HANDOFF_MAX_COLUMNS_PER_ROW
+    columns a row: the two models' MSE at n = 10 by columns a row, on fresh training-family datasets
     (paper_grid('train', n_values=(10,)) of 40 seeds from ``--seed`` * 100), with a bootstrap
     95% interval of the difference."""
     from mist.distributions import TestSet, paper_grid
@@ -120,6 +122,28 @@ def wide_corner(args, rng) -> None:
         draws = [np.mean((b - a)[k]) for k in (rng.integers(0, len(cell), len(cell)) for _ in range(2000))]
         lo, hi = np.percentile(draws, [2.5, 97.5])
         print(f"{f'({low}, {high}]':>14} {len(cell):>8} {a.mean():>8.3f} {b.mean():>8.3f} {f'[{lo:.3f}, {hi:.3f}]':>22}")
+    # where the hand-off fires by chance: in-range data (published priors) of few rows whose
+    # strongest pair is seen above the default's 0.9615
+    from mist.model.numpy_forward import largest_pair_r2
+
+    print("\nin range, handed on by chance (strongest pair seen above 0.9615): MSE of both models")
+    print(f"{'n':>4} {'columns a row':>14} {'datasets':>8} {'default':>8} {'wide':>8} {'wide - default, 95%':>22}")
+    for n in (20, 25, 35):
+        grid = TestSet.concat([paper_grid("train", seed=s, repeats=3, n_values=(n,))
+                               for s in range(args.seed * 100 + 50, args.seed * 100 + 110)])
+        r = np.sqrt([largest_pair_r2(x[None], y[None])[0] for x, y in zip(grid.xs, grid.ys)])
+        per_row = (grid.dim_x + grid.dim_y) / grid.n
+        errors = {name: (predict_many(mist.load_model(name), grid.xs, grid.ys, [0.5])[0] - grid.mi) ** 2
+                  for name in ("mist-tiny-gpu", WIDE_MODEL)}
+        for low, high in ((0, 1), (1, 2), (2, 4)):
+            cell = np.flatnonzero((r > 25 / 26) & (per_row > low) & (per_row <= high))
+            if len(cell) < 10:
+                continue
+            a, b = errors["mist-tiny-gpu"][cell], errors[WIDE_MODEL][cell]
+            draws = [np.mean((b - a)[k]) for k in (rng.integers(0, len(cell), len(cell)) for _ in range(2000))]
+            lo, hi = np.percentile(draws, [2.5, 97.5])
+            print(f"{n:>4} {f'({low}, {high}]':>14} {len(cell):>8} {a.mean():>8.3f} {b.mean():>8.3f} "
+                  f"{f'[{lo:.3f}, {hi:.3f}]':>22}")
 
 
 def main() -> None:

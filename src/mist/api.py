@@ -399,7 +399,7 @@ def estimate(
     model-free bound ``result.lower_bound`` lies above the model's interval. Past that
     correlation mist-tiny-gpu falls short (y = x + 0.1 noise, n = 500: 1.95 nats for 2.31; with 4
     such columns a side 7.3 for 9.2), so with ``model="default"`` such a dataset (seen above
-    0.9615, at least 20 rows, at most 4 columns a row) is answered by ``WIDE_MODEL``, trained to
+    0.9615, at least 20 rows, at most 2 columns a row) is answered by ``WIDE_MODEL``, trained to
     0.9975 (2.30 nats for 2.31): ``result.model`` and a note say so. See ``HIGH_MI_Z`` and
     benchmarks/high_mi.py.
 

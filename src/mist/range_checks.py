@@ -190,12 +190,21 @@ def wider_model_hint(model_name: str, r_low: float) -> str:
             f"({WIDE_MODEL_FIGURES})")
 
 
+#: The hand-off to WIDE_MODEL stops at this many columns (x and y together) a row: with few rows
+#: and many columns, chance correlations near 1 are common, and WIDE_MODEL, which learned that
+#: near-1 correlations can mean far more MI, reads them so. `python benchmarks/high_mi.py
+#: --wide-corner --seed 3`: at n = 10 it was worse above 4 columns a row (MSE 11.9 against 9.3),
+#: and at n = 20 with 2-4 columns a row, on in-range data handed on by chance, 3.92 against 2.78
+#: (95% interval of the difference [0.35, 2.04]; on seeds 500-559 [-0.46, 0.70]); up to 2 it
+#: was as good. None of the past-the-priors benchmark's datasets has more than 0.8 a row.
+HANDOFF_MAX_COLUMNS_PER_ROW = 2
+
+
 def past_default_range(model, n: int, columns: int, discrete: bool, passes: bool, r: float, rho_max: float) -> bool:
     """Whether ``model="default"`` hands a dataset to WIDE_MODEL: its strongest column pair's
     normal scores correlate at r above the default's training maximum ``rho_max`` (so its MI
     lies past what the default learned: it saturates there), with the rows for a correlation
     to mean something (HIGH_MI_MIN_ROWS), continuous columns, and no more than
-    MAX_COLUMNS_PER_ROW columns a row (where chance correlations of few rows near 1 are the
-    norm and WIDE_MODEL is worse: docs/model.md)."""
+    HANDOFF_MAX_COLUMNS_PER_ROW columns a row."""
     return (model in (None, "default") and passes and n >= HIGH_MI_MIN_ROWS and not discrete and r > rho_max
-            and columns <= MAX_COLUMNS_PER_ROW * n and wide_model_correlation() is not None)
+            and columns <= HANDOFF_MAX_COLUMNS_PER_ROW * n and wide_model_correlation() is not None)
