@@ -290,6 +290,8 @@ def test_the_default_hands_data_past_its_range_to_the_wide_model():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MistWarning)
         assert api.estimate(x[:19], y[:19], check=False).model == "mist-tiny-gpu"
+        wide_x = rng.normal(size=(20, 25))  # 50 columns for 20 rows: more than 2 a row
+        assert api.estimate(wide_x, wide_x + 0.05 * rng.normal(size=(20, 25)), check=False).model == "mist-tiny-gpu"
     table = pd.DataFrame({"a": x[:, 0], "near": y[:, 0], "far": x[:, 0] + rng.normal(size=300)})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MistWarning)
