@@ -249,20 +249,7 @@ def _estimate_batch(pairs, *, model, level, quantiles, base, device, progress, l
     for k, i in enumerate(owner):
         passes_of[i].append(k)
     answers = [_combine_passes(mean, quant, passes_of[i], rho, len(taus)) for i in range(len(prepared))]
-    answered_by = [None] * len(prepared)  # the engine that answered, where not ``network``
-    routed = [i for i, (x, y, _, discrete) in enumerate(prepared)
-              if past_default_range(model, x.shape[0], x.shape[1] + y.shape[1], discrete, bool(passes_of[i]),
-                                     pair_r[i], rho_max)]
-    if routed:
-        wide = load_predictor(WIDE_MODEL, device)
-        passes = [k for i in routed for k in passes_of[i]]
-        wide_mean, wide_quant = predict_many(wide, [xs[k] for k in passes], [ys[k] for k in passes], taus,
-                                             device=device)
-        position = {k: j for j, k in enumerate(passes)}
-        for i in routed:
-            answers[i] = _combine_passes(wide_mean, wide_quant, [position[k] for k in passes_of[i]],
-                                         shared_fraction(wide.card), len(taus))
-            answered_by[i] = wide
+    answered_by = _hand_off(model, device, prepared, passes_of, xs, ys, taus, pair_r, rho_max, answers)
     results = []
     for i, (x, y, notes, discrete) in enumerate(prepared):
         n = x.shape[0]
@@ -309,6 +296,31 @@ def _estimate_batch(pairs, *, model, level, quantiles, base, device, progress, l
             quantiles={t: float(v) / scale for t, v in zip(taus[3:asked], q[3:asked])}, notes=tuple(notes),
             cross_check=None if model_free is None else model_free / scale, lower_bound=lower_bound))
     return results
+
+
+def _hand_off(model, device, prepared, passes_of, xs, ys, taus, pair_r, rho_max, answers) -> list:
+    """Answer again, with WIDE_MODEL, the datasets past the default's range
+    (:func:`mist.range_checks.past_default_range`): their entries of ``answers`` are replaced.
+    Returns, per dataset, the engine that answered it where that is not ``model``'s (else None)."""
+    from mist.model.calibration import shared_fraction
+    from mist.model.inference import predict_many
+    from mist.weights import load_predictor
+
+    answered_by = [None] * len(prepared)
+    handed = [i for i, (x, y, _, discrete) in enumerate(prepared)
+              if past_default_range(model, x.shape[0], x.shape[1] + y.shape[1], discrete, bool(passes_of[i]),
+                                    pair_r[i], rho_max)]
+    if not handed:
+        return answered_by
+    wide = load_predictor(WIDE_MODEL, device)
+    passes = [k for i in handed for k in passes_of[i]]
+    mean, quant = predict_many(wide, [xs[k] for k in passes], [ys[k] for k in passes], taus, device=device)
+    position = {k: j for j, k in enumerate(passes)}
+    for i in handed:
+        answers[i] = _combine_passes(mean, quant, [position[k] for k in passes_of[i]], shared_fraction(wide.card),
+                                     len(taus))
+        answered_by[i] = wide
+    return answered_by
 
 
 def _combine_passes(mean, quant, passes: list[int], rho: float | None, taus: int) -> tuple[float, np.ndarray]:
