@@ -200,7 +200,9 @@ def matrix(
             _heatmap(_pairs_as_matrix(table, [str(c) for c in frame.columns]) if pairs else table, plot, unit)
         if not output:
             if pairs:
-                typer.echo(f"{unit}, {level:g} intervals, model {table.attrs['model']}")
+                others = sorted(set(table["model"]) - {table.attrs["model"]})
+                also = f" ({', '.join(others)} where the model column says so)" if others else ""
+                typer.echo(f"{unit}, {level:g} intervals, model {table.attrs['model']}{also}")
             typer.echo(table.round(4).to_string(index=not pairs))
         for caught_warning in caught:  # constant and discrete-looking columns (pairs are named below)
             if str(caught_warning.message).startswith(mist.api.COLUMN_WARNING):
