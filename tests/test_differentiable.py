@@ -1,9 +1,20 @@
+import functools
+
+import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from mist.differentiable import MIEstimator, soft_normal_scores
 from mist.errors import MistError
 from mist.model.canonical import normal_scores
+
+
+@functools.lru_cache(maxsize=1)
+def _estimator(card: str) -> MIEstimator:
+    return MIEstimator(card)
 
 
 def test_soft_scores_approach_hard_scores():
@@ -54,3 +65,20 @@ def test_own_copy_of_weights(test_model_card):
     with torch.no_grad():
         next(a.network.parameters()).add_(1.0)
     assert not torch.equal(next(a.network.parameters()), next(b.network.parameters()))
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(1, 12), dx=st.integers(0, 3), dy=st.integers(0, 3), batched=st.booleans(),
+       data=st.data())
+def test_random_input_gives_a_finite_estimate_or_a_clear_error(n, dx, dy, batched, data, test_model_card):
+    def draw(d, nan):
+        shape = ((2,) if batched else ()) + ((n,) if d == 0 else (n, d))  # d = 0: a 1-D vector
+        values = st.floats(-1e3, 1e3, width=32)
+        return data.draw(hnp.arrays(np.float32, shape, elements=st.one_of(values, st.just(np.nan)) if nan else values))
+
+    x, y = draw(dx, nan=data.draw(st.booleans())), draw(dy, nan=False)
+    try:
+        mi = _estimator(test_model_card)(torch.from_numpy(x), y)  # a tensor and an array
+    except MistError:
+        return
+    assert torch.isfinite(mi).all() and mi.shape == ((2,) if batched else ())
