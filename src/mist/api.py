@@ -375,6 +375,8 @@ def estimate(
         Samples of Y, row i paired with row i of x.
     model : str, default "default"
         A shipped model name (see ``mist.weights.available_models()``) or a model card path.
+        "default" is mist-tiny-gpu, which hands data past its training range to ``WIDE_MODEL``
+        (Notes); a name is used as named.
     level : float, default 0.9
         Probability mass of the interval [low, high] (central quantiles of the model).
     quantiles : sequence of float, optional
