@@ -33,6 +33,9 @@ def test_result_fields_units_and_json(data, test_model_card):
     assert bits.unit == "bits" and bits.estimate == pytest.approx(r.estimate / math.log(2))
     assert json.loads(json.dumps(r.to_dict()))["unit"] == "nats"
     assert "nats" in str(r) and float(r) == r.estimate
+    html = api.MIResult(**{**r.__dict__, "notes": ("x < y & more",)})._repr_html_()  # notebooks show the notes
+    assert html.startswith("<div><code>I(X;Y) = ") and "note: x &lt; y &amp; more" in html
+    assert "quantile 0.1: " in html and "model-free lower bound: " in html
 
 
 def test_containers_give_the_same_answer(data, test_model_card):

@@ -78,8 +78,16 @@ class MIResult:
         return (f"I(X;Y) = {self.estimate:.4f} {self.unit}, {self.level:.0%} interval "
                 f"[{self.low:.4f}, {self.high:.4f}] (n={self.n}, dim_x={self.dim_x}, dim_y={self.dim_y}, model={self.model})")
 
-    def _repr_html_(self) -> str:  # notebooks
-        return f"<code>{self}</code>"
+    def _repr_html_(self) -> str:  # notebooks: the summary, then what else the result says
+        from html import escape
+
+        lines = [f"{name}: {value:.4f} {self.unit}" for name, value in
+                 (("model-free lower bound", self.lower_bound), ("KSG cross-check", self.cross_check))
+                 if value is not None]
+        lines += [f"quantile {tau:g}: {value:.4f} {self.unit}" for tau, value in self.quantiles.items()]
+        lines += [f"note: {note}" for note in self.notes]
+        items = "".join(f"<li>{escape(line)}</li>" for line in lines)
+        return f"<div><code>{escape(str(self))}</code>" + (f"<ul>{items}</ul>" if items else "") + "</div>"
 
 
 #: A column with fewer distinct values than this share of its rows looks discrete: a warning, and
