@@ -256,6 +256,8 @@ def test_high_mi_check_warns_past_the_training_correlations(model, test_model_ca
     with pytest.warns(MistWarning, match="beyond the training range: .* correlate at 0.99"):
         r = api.estimate(x, y, model=model, check=False)
     assert _beyond(r) and 2.0 < r.lower_bound < 0.5 * math.log(1 + 1 / 0.05**2)
+    assert any("of x column 0 and y column 0 correlate" in note or "of x column 1 and y column 1 correlate" in note
+               for note in r.notes)  # the pair is named (by position without column names)
     perm = rng.permutation(300)  # the bound is a rank statistic: row order and monotone maps keep it
     with pytest.warns(MistWarning, match="beyond the training range"):
         again = api.estimate(np.exp(y[perm]), x[perm], model=model, check=False)
@@ -306,6 +308,7 @@ def test_the_default_hands_data_past_its_range_to_the_wide_model():
     with pytest.warns(MistWarning, match="above the 0.9975 of the model's training data"):  # past both models
         alone = api.estimate(table.a, table.near, check=False)
     assert matrix.loc["a", "near"] == pytest.approx(alone.estimate, abs=1e-5) and alone.model == api.WIDE_MODEL
+    assert any("normal scores of x column 'a' and y column 'near' correlate" in note for note in alone.notes)
 
 
 def test_same_ranks_give_a_finite_bound_that_stays_valid():

@@ -96,9 +96,11 @@ class MIResult:
 DISCRETE_SHARE = 0.5
 
 
-def _prepare(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray, list[str], bool]:
+def _prepare(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray, list[str], bool, tuple[list[str], list[str]]]:
     """Validate; drop constant columns (with a note); warn on heavily tied columns. Returns x, y,
-    the notes, and whether a column looks discrete."""
+    the notes, whether a column looks discrete, and the labels of the columns kept in x and y
+    (their names, quoted, where the input had names; else their 0-based positions)."""
+    names = (_column_names(x), _column_names(y))
     x, y = check_xy(x, y)
     (count_x, kept_x), (count_y, kept_y) = distinct_counts(x, float32=True), distinct_counts(y, float32=True)
     counts = (count_x, count_y)  # one sort per side serves the checks below
@@ -123,7 +125,9 @@ def _prepare(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray, list[str], bool]:
                       "columns per row the learned estimator overestimates MI and its interval is too narrow (on "
                       "fresh data of its training families, n = 10 with 21-32 columns a side, the 90% interval held "
                       "the true MI about half the time). Use more rows or fewer columns.", MistWarning, stacklevel=4)
-    return x, y, notes, discrete
+    labels = tuple([repr(given[j]) if given and len(given) == len(c) else str(j) for j in np.flatnonzero(c > 1)]
+                   for given, c in zip(names, counts))
+    return x, y, notes, discrete, labels
 
 
 
@@ -224,20 +228,21 @@ def _estimate_batch(pairs, *, model, level, quantiles, base, device, progress, l
     rho = shared_fraction(card)
     name = card.get("name", str(model))
     n_min, dim_max, rho_max = training_range(card)  # once: the loop below runs per dataset
-    prepared, xs, ys, owner = [], [], [], []
+    prepared, xs, ys, owner, column_labels = [], [], [], [], []
     for i, pair in enumerate(pairs):
         try:
             x, y = pair
         except (TypeError, ValueError) as exc:
             raise MistError(f"`pairs[{i}]` must be an (x, y) pair of sample arrays.") from exc
         try:
-            x, y, notes, discrete = _prepare(x, y)
+            x, y, notes, discrete, labels = _prepare(x, y)
         except MistError as exc:
             if not name_pairs:
                 raise
             raise MistError(f"pairs[{i}]: {exc}") from exc
         notes = notes + range_notes(x.shape[0], x.shape[1], y.shape[1], n_min, dim_max)
         prepared.append((x, y, notes, discrete))
+        column_labels.append(labels)
         if x.shape[1] and y.shape[1]:
             for rows in _subsets(x, y, large_n):
                 xs.append(x[rows])
@@ -279,7 +284,8 @@ def _estimate_batch(pairs, *, model, level, quantiles, base, device, progress, l
         if mine and n >= HIGH_MI_MIN_ROWS and not discrete:
             lower_bound = floors[i] / scale
             text = high_mi_note(pair_r[i], pair_r_low[i], floors[i], float(q[-1]), rho_max_i, scale, unit,
-                                 None if answered_by[i] is None else pair_r_high[i])
+                                None if answered_by[i] is None else pair_r_high[i],
+                                pair=lambda: _strongest_pair_label(x, y, *column_labels[i]))
             if text and pair_r_low[i] > rho_max_i:
                 text += wider_model_hint(name_i, pair_r_low[i])
             if text:
@@ -304,6 +310,16 @@ def _estimate_batch(pairs, *, model, level, quantiles, base, device, progress, l
             quantiles={t: float(v) / scale for t, v in zip(taus[3:asked], q[3:asked])}, notes=tuple(notes),
             cross_check=None if model_free is None else model_free / scale, lower_bound=lower_bound))
     return results
+
+
+def _strongest_pair_label(x: np.ndarray, y: np.ndarray, x_labels: list[str], y_labels: list[str]) -> str:
+    """"x column 'a' and y column 'b'": the most strongly correlated pair of a dataset (on its
+    first MAX_ROWS rows in content order, the first subset), for the high-MI check's note."""
+    from mist.model.numpy_forward import strongest_pair
+
+    rows = _subsets(x, y)[0]
+    j, k = strongest_pair(x[rows], y[rows])
+    return f"x column {x_labels[j]} and y column {y_labels[k]}"
 
 
 def _hand_off(model, device, prepared, passes_of, xs, ys, taus, pair_r, rho_max, answers) -> list:

@@ -134,14 +134,16 @@ def beyond_range(r_low, floor, upper, rho_max, r_high=None):
 
 
 def high_mi_note(r: float, r_low: float, floor: float, upper: float, rho_max: float, scale: float,
-                  unit: str, r_high: float | None = None) -> str | None:
+                 unit: str, r_high: float | None = None, pair=None) -> str | None:
     """The high-MI check's note for one dataset (None when it passes); ``upper`` is the model's
     CHECK_TAU quantile, ``floor`` the model-free lower bound, both in nats; ``r_high`` for data
-    handed on to WIDE_MODEL (:func:`beyond_range`)."""
+    handed on to WIDE_MODEL (:func:`beyond_range`); ``pair()``, called only when the note is
+    written, names the strongest pair ("x column 'a' and y column 'b'")."""
     if not beyond_range(r_low, floor, upper, rho_max, r_high):
         return None
+    columns = pair() if pair is not None else "a column of x and a column of y"
     if r > 1 - 1e-6:
-        return (BEYOND_RANGE + "a column of x and a column of y have the same ranks: one may be a monotone function "
+        return (BEYOND_RANGE + f"{columns} have the same ranks: one may be a monotone function "
                 "of the other, whose MI is infinite, and the model's estimate is only the largest it learned. A "
                 f"model-free lower bound for any distribution: MI >= {floor / scale:.4f} {unit} (as if the ranks "
                 "differed by one swap, the closest short of the same)")
@@ -156,7 +158,7 @@ def high_mi_note(r: float, r_low: float, floor: float, upper: float, rho_max: fl
     else:
         where = (f"(at least {r_low:.4f}, {HIGH_MI_Z:g} or more standard errors below), so the model's interval "
                  f"(0.95-quantile {upper / scale:.4f} {unit}) lies below the bound below")
-    return (BEYOND_RANGE + f"the normal scores of a column of x and a column of y correlate at {r:.4f} {where}. A "
+    return (BEYOND_RANGE + f"the normal scores of {columns} correlate at {r:.4f} {where}. A "
             f"model-free lower bound for any distribution: MI >= {floor / scale:.4f} {unit} (-1/2 log(1 - r^2) at "
             f"the lower end of r's confidence interval)")
 

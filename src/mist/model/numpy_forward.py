@@ -266,16 +266,31 @@ def pair_summary(columns: np.ndarray, first: np.ndarray, second: np.ndarray,
     return canonical.astype(columns.dtype, copy=False), summary
 
 
+def _cross_r2(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Squared normal-score correlations (ties averaged) of every column of x with every column
+    of y: x (B, N, dim_x), y (B, N, dim_y) -> (B, dim_x, dim_y)."""
+    columns = _column_major(x, y)
+    n = columns.shape[-1]
+    dim_x = np.shape(x)[-1]
+    zs, _, _ = _standardize_rows(column_normal_scores(columns))
+    cross = zs[:, :dim_x] @ zs[:, dim_x:].transpose(0, 2, 1) / n
+    return cross * cross
+
+
 def largest_pair_r2(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Each dataset's largest squared correlation between a column of x and a column of y, in
     normal scores (ties averaged): x (B, N, dim_x), y (B, N, dim_y) -> (B,). The NumPy pass
     returns it for free (``with_pair_r2``); this is for the PyTorch path."""
-    columns = _column_major(x, y)
-    b, _, n = columns.shape
-    dim_x = np.shape(x)[-1]
-    zs, _, _ = _standardize_rows(column_normal_scores(columns))
-    cross = zs[:, :dim_x] @ zs[:, dim_x:].transpose(0, 2, 1) / n
-    return (cross * cross).reshape(b, -1).max(-1)
+    r2 = _cross_r2(x, y)
+    return r2.reshape(len(r2), -1).max(-1)
+
+
+def strongest_pair(x: np.ndarray, y: np.ndarray) -> tuple[int, int]:
+    """(column of x, column of y) of one dataset's largest normal-score correlation, the pair
+    behind :func:`largest_pair_r2`: x (N, dim_x), y (N, dim_y)."""
+    r2 = _cross_r2(np.asarray(x)[None], np.asarray(y)[None])[0]
+    j, k = np.unravel_index(int(np.argmax(r2)), r2.shape)
+    return int(j), int(k)
 
 
 def _column_major(x, y) -> np.ndarray:
@@ -566,4 +581,4 @@ def _stamp(tensors) -> tuple:
 
 
 __all__ = ["NumpyForward", "numpy_forward_for", "supports", "state_shapes", "normal_scores", "column_normal_scores",
-           "copula_summary", "pair_summary", "largest_pair_r2", "standardize"]
+           "copula_summary", "pair_summary", "largest_pair_r2", "strongest_pair", "standardize"]
