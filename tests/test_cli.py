@@ -237,3 +237,15 @@ def test_random_files_never_give_a_traceback(rows, columns, data, separator, hea
         assert result.exit_code in (0, 2) and not isinstance(result.exception, Exception), (lines, args, result)
         if result.exit_code == 2:
             assert result.output.startswith("error: ") and result.output.count("\n") == 1, result.output
+
+
+def test_heatmap_of_a_wide_table_stays_a_sensible_size(tmp_path, test_model_card):
+    import matplotlib.image
+
+    values = np.random.default_rng(0).normal(size=(60, 80))
+    pd.DataFrame(values, columns=[f"c{i}" for i in range(80)]).to_csv(tmp_path / "wide.csv", index=False)
+    result = runner.invoke(app, ["matrix", str(tmp_path / "wide.csv"), "-o", str(tmp_path / "m.csv"),
+                                 "--plot", str(tmp_path / "m.png"), "--model", test_model_card])
+    assert result.exit_code == 0, result.output
+    height, width = matplotlib.image.imread(tmp_path / "m.png").shape[:2]
+    assert width <= 16 * 120 and height <= 16 * 120  # 80 columns once asked for 42 inches a side

@@ -275,11 +275,14 @@ def _heatmap(table, path: Path, unit: str) -> None:
         import matplotlib.pyplot as plt
     except ImportError as exc:
         raise MistError("`--plot` needs matplotlib: pip install matplotlib") from exc
-    size = 2 + 0.5 * len(table)
+    d = len(table)
+    size = min(2 + 0.5 * d, 16)  # inches: a 150-column table once made a 9,240 x 7,854 pixel image
     fig, ax = plt.subplots(figsize=(size, size * 0.85))
     im = ax.imshow(table.to_numpy(), cmap="viridis")
-    ax.set_xticks(range(len(table)), table.columns, rotation=90)
-    ax.set_yticks(range(len(table)), table.index)
+    step = max(1, math.ceil(d / 50))  # at most ~50 labels an axis, so they stay legible
+    ticks = list(range(0, d, step))
+    ax.set_xticks(ticks, [table.columns[i] for i in ticks], rotation=90, fontsize=8 if d > 30 else None)
+    ax.set_yticks(ticks, [table.index[i] for i in ticks], fontsize=8 if d > 30 else None)
     fig.colorbar(im, ax=ax, label=f"mutual information ({unit})")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
