@@ -249,3 +249,11 @@ def test_heatmap_of_a_wide_table_stays_a_sensible_size(tmp_path, test_model_card
     assert result.exit_code == 0, result.output
     height, width = matplotlib.image.imread(tmp_path / "m.png").shape[:2]
     assert width <= 16 * 120 and height <= 16 * 120  # 80 columns once asked for 42 inches a side
+    # on the terminal, the strongest pairs instead of an 80 x 80 matrix
+    shown = runner.invoke(app, ["matrix", str(tmp_path / "wide.csv"), "--model", test_model_card])
+    lines = shown.output.splitlines()
+    assert lines[0].startswith("80 columns: the 20 strongest of 3160 pairs") and len(lines) == 21
+    matrix = pd.read_csv(tmp_path / "m.csv", index_col=0)
+    a, b = lines[1].split(":")[0].split(" ~ ")
+    assert float(lines[1].split(": ")[1]) == pytest.approx(matrix.to_numpy()[np.triu_indices(80, 1)].max(), abs=1e-4)
+    assert matrix.loc[a, b] == pytest.approx(float(lines[1].split(": ")[1]), abs=1e-4)

@@ -203,7 +203,19 @@ def matrix(
                 others = sorted(set(table["model"]) - {table.attrs["model"]})
                 also = f" ({', '.join(others)} where the model column says so)" if others else ""
                 typer.echo(f"{unit}, {level:g} intervals, model {table.attrs['model']}{also}")
-            typer.echo(table.round(4).to_string(index=not pairs))
+                typer.echo(table.round(4).to_string(index=False))
+            elif len(table) <= MATRIX_PRINT_COLUMNS:
+                typer.echo(table.round(4).to_string())
+            else:  # a wide matrix is unreadable on a terminal: its strongest pairs instead
+                import numpy as np
+
+                first, second = np.triu_indices(len(table), k=1)
+                values = table.to_numpy()[first, second]
+                strongest = np.argsort(-values, kind="stable")[:20]
+                typer.echo(f"{len(table)} columns: the {len(strongest)} strongest of {len(values)} pairs ({unit}); "
+                           "-o FILE.csv writes the whole matrix, --pairs lists every pair with its interval")
+                for k in strongest:
+                    typer.echo(f"{table.index[first[k]]} ~ {table.columns[second[k]]}: {values[k]:.4f}")
         for caught_warning in caught:  # constant and discrete-looking columns (pairs are named below)
             if str(caught_warning.message).startswith(mist.api.COLUMN_WARNING):
                 typer.echo(f"note: {caught_warning.message}")
@@ -218,6 +230,10 @@ def matrix(
                        "above the model's interval (dependence the model was not trained on)")
 
     _run(work)
+
+
+#: Above this many columns `mist matrix` prints the strongest pairs, not the matrix.
+MATRIX_PRINT_COLUMNS = 12
 
 
 def _flagged_pairs(table, long: bool, check: bool) -> tuple[dict, dict]:
