@@ -458,3 +458,12 @@ def test_monotone_maps_float32_cannot_hold_leave_the_estimate_unchanged():
         assert r.notes == () and abs(r.estimate - plain.estimate) < 1e-6 and abs(r.high - plain.high) < 1e-6
         assert abs(r.lower_bound - plain.lower_bound) < 1e-6 and np.isfinite(r.cross_check)
         assert abs(api.mi_matrix(np.column_stack([f(z), y])).iloc[0, 1] - table.iloc[0, 1]) < 1e-6
+
+
+def test_the_progress_bar_keeps_stdout_clean(capsys):
+    rng = np.random.default_rng(0)
+    pairs = [(rng.normal(size=50), rng.normal(size=50)) for _ in range(250)]
+    api.estimate_many(pairs, progress=True, check=False)  # forced, as a terminal would show it
+    api.estimate_many(pairs, check=False)  # by default only where someone can see it: not here
+    out, _ = capsys.readouterr()
+    assert out == ""

@@ -198,7 +198,8 @@ def estimate_many(
     """Estimate MI for many ``(x, y)`` datasets in batched forward passes.
 
     Same arguments and results as :func:`estimate`, one :class:`MIResult` per pair, in order.
-    A progress bar shows for more than 200 pairs (``progress=False`` hides it). An error in
+    A progress bar shows on stderr for more than 200 pairs where someone can see it (a terminal or
+    a notebook; ``progress=False`` hides it, ``True`` forces it). An error in
     one pair's input names it (``pairs[i]``).
     """
     return _estimate_batch(pairs, model=model, level=level, quantiles=quantiles, base=base, device=device,
@@ -248,7 +249,7 @@ def _estimate_batch(pairs, *, model, level, quantiles, base, device, progress, l
                 xs.append(x[rows])
                 ys.append(y[rows])
                 owner.append(i)
-    show = (len(prepared) > 200) if progress is None else progress
+    show = (len(prepared) > 200 and _ProgressBar.visible()) if progress is None else progress
     bar = _ProgressBar(len(xs)) if show and xs else None
     mean, quant, pair_r2 = predict_many(network, xs, ys, taus, device=device, progress=bar.advance if bar else None,
                                         with_pair_r2=True)
@@ -767,10 +768,22 @@ def mutual_info_score(X: Any, y: Any, *, model: str = "default", check: bool = F
 
 
 class _ProgressBar:
+    """A transient progress bar on stderr, so that stdout (a CLI's table, a pipe) stays clean."""
+
+    @staticmethod
+    def visible() -> bool:
+        """Whether a bar would be seen: stderr is a terminal, or this is a notebook (else it
+        would only leave a blank line in a log)."""
+        from rich.console import Console
+
+        console = Console(stderr=True)
+        return console.is_terminal or console.is_jupyter
+
     def __init__(self, total: int):
+        from rich.console import Console
         from rich.progress import Progress
 
-        self.progress = Progress(transient=True)
+        self.progress = Progress(transient=True, console=Console(stderr=True))
         self.progress.start()
         self.task = self.progress.add_task("estimating", total=total)
 
