@@ -20,6 +20,14 @@ def _column_names(data: Any) -> list[str] | None:
     return [str(name)] if name is not None and np.ndim(data) == 1 else None
 
 
+def _is_pandas(data: Any) -> bool:
+    """A pandas container (subclasses included); pandas is not imported to find out."""
+    import sys
+
+    pd = sys.modules.get("pandas")
+    return pd is not None and isinstance(data, (pd.DataFrame, pd.Series, pd.Index, pd.api.extensions.ExtensionArray))
+
+
 def as_samples(data: Any, name: str) -> np.ndarray:
     """Convert array-like samples to a float64 array of shape (n, d).
 
@@ -34,7 +42,7 @@ def as_samples(data: Any, name: str) -> np.ndarray:
     columns = _column_names(data)
     if hasattr(data, "detach") and hasattr(data, "cpu"):  # torch tensor, without importing torch
         data = data.detach().cpu().numpy()
-    elif type(data).__module__.split(".")[0] == "pandas":  # DataFrame, Series, Index, nullable arrays
+    elif _is_pandas(data):  # DataFrame, Series, Index, nullable arrays, and their subclasses
         import pandas as pd
         from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
