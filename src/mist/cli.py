@@ -256,11 +256,10 @@ def _pairs_as_matrix(table, names: list[str]):
     import numpy as np
     import pandas as pd
 
-    estimates = dict(zip(zip(table["x"], table["y"]), table["estimate"]))
+    position = {name: i for i, name in enumerate(names)}
+    first, second = table["x"].map(position).to_numpy(), table["y"].map(position).to_numpy()
     out = np.full((len(names), len(names)), np.nan)
-    for i, a in enumerate(names):
-        for j, b in enumerate(names):
-            out[i, j] = estimates.get((a, b), estimates.get((b, a), np.nan))
+    out[first, second] = out[second, first] = table["estimate"].to_numpy()
     return pd.DataFrame(out, index=names, columns=names)
 
 
