@@ -497,7 +497,7 @@ def _warn_columns(values: np.ndarray, names: list[str], stacklevel: int) -> tupl
 
 
 def _column_pair_estimates(values: np.ndarray, first, second, *, model: str, device: str | None, check: bool,
-                           level: float = 0.9, distinct: np.ndarray | None = None) -> _PairEstimates | None:
+                           level: float, distinct: np.ndarray) -> _PairEstimates | None:
     """The figures of the one-column pairs (values[:, first[k]], values[:, second[k]]) of one
     validated table, through the engine's pair path (each column ranked once, the pairs'
     statistics from matrix products: 4-6x faster than estimate_many over the pairs); None where
@@ -505,7 +505,8 @@ def _column_pair_estimates(values: np.ndarray, first, second, *, model: str, dev
     table's rows are split once into order-independent subsets, shared by all pairs, and the
     estimates averaged (:func:`estimate` splits each pair's rows its own way, so the two differ
     by the subsets' sampling noise there). Pairs with a constant column get 0, as in
-    :func:`estimate`; ``check`` runs the cross-check where it applies."""
+    :func:`estimate`; ``check`` runs the cross-check where it applies. ``distinct``: each
+    column's number of distinct values (:func:`_warn_columns`)."""
     from mist.model.calibration import combine_subset_quantiles, shared_fraction
     from mist.model.numpy_forward import NumpyForward
     from mist.weights import load_predictor
@@ -514,7 +515,6 @@ def _column_pair_estimates(values: np.ndarray, first, second, *, model: str, dev
     if not isinstance(engine, NumpyForward):
         return None
     first, second = np.asarray(first, dtype=np.intp), np.asarray(second, dtype=np.intp)
-    distinct = distinct_counts(values) if distinct is None else distinct
     varying = distinct > 1
     live = varying[first] & varying[second]
     zeros, missing = np.zeros(len(first)), np.full(len(first), np.nan)
@@ -760,7 +760,7 @@ def mutual_info_score(X: Any, y: Any, *, model: str = "default", check: bool = F
     found = None
     if target.shape[1] == 1:
         found = _column_pair_estimates(table, np.arange(p), np.full(p, p), model=model, device=None, check=check,
-                                       distinct=distinct)
+                                       level=0.9, distinct=distinct)
     if found is None:
         found = _estimate_pairs([(features[:, j], target) for j in range(p)], model=model, device=None, check=check)
     _warn_table(names, np.arange(p), np.full(p, p), found, check, 1.0, "nats", "")
