@@ -46,6 +46,11 @@ def test_wide_batches_go_past_the_published_strength():
     pair_max = -math.log(1 - (25 / 26) ** 2)
     assert published.mi.max() <= pair_max + 1e-4 < wide.mi.min()
     assert wide.mi.max() <= -math.log(1 - (400 / 401) ** 2) + 1e-3  # strength <= 20
+    # 4 columns over 30 rows: wide batches allowed up to 0.2 columns a row, not up to 0.1
+    for limit, past in ((0.2, True), (0.1, False)):
+        limited = StreamConfig(**{**cfg.__dict__, "wide_fraction": 1.0, "wide_max_columns_per_row": limit})
+        batch = TrainingStream(limited, seed=0, families=families).next_batch()
+        assert (batch.mi.min() > pair_max) == past
 
 
 def test_pinball_loss_values():

@@ -41,6 +41,11 @@ class StreamConfig:
     wide_fraction: float = 0.0
     wide_strength: tuple[float, float] = (5.0, 20.0)
     wide_noise: tuple[float, float] = (0.02, 0.1)
+    # wide batches only at shapes with at most this many columns (dim_x + dim_y) a row (0: any).
+    # With few rows and many columns chance correlations near 1 are the norm; a model shown
+    # near-1 correlations meaning large MI at such shapes reads chance as dependence
+    # (docs/model.md, "mist-tiny-wide")
+    wide_max_columns_per_row: float = 0.0
 
 
 class TrainingStream:
@@ -72,7 +77,9 @@ class TrainingStream:
         n, dim_x, dim_y = self._draw_shape()
         usable = [f for f in self.families if f.supports(dim_x, dim_y)]
         priors = self.priors
-        if cfg.wide_fraction > 0 and float(torch.rand(1, generator=self.generator, device=self.device)) < cfg.wide_fraction:
+        wide_shape = cfg.wide_max_columns_per_row <= 0 or dim_x + dim_y <= cfg.wide_max_columns_per_row * n
+        if cfg.wide_fraction > 0 and float(torch.rand(1, generator=self.generator, device=self.device)) < cfg.wide_fraction \
+                and wide_shape:
             priors = replace(priors, strength=tuple(cfg.wide_strength), noise=tuple(cfg.wide_noise))
         size = cfg.cells_per_batch // (n * (dim_x + dim_y))
         size = max(cfg.min_batch, min(cfg.max_batch, size))
