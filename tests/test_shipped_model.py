@@ -44,8 +44,10 @@ def test_rotation_trained_model_handles_mixed_coordinates():
         truth.append(b.mi.item())
     truth = np.array(truth)
     errors = {name: np.mean((np.array([r.estimate for r in mist.estimate_many(pairs, model=name)]) - truth) ** 2)
-              for name in ("mist-tiny", "mist-tiny-rot")}
+              for name in ("mist-tiny", "mist-tiny-rot", "mist-tiny-gpu", "default")}
     assert errors["mist-tiny-rot"] < 0.5 * errors["mist-tiny"]
+    # and model="default" hands such data to it where the two models' intervals are disjoint
+    assert errors["default"] < 0.5 * errors["mist-tiny-gpu"]
 
 
 def test_wide_trained_model_reaches_higher_mi():

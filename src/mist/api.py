@@ -13,10 +13,10 @@ import numpy as np
 from mist._validation import (_column_names, as_samples, check_choice, check_flag, check_level, check_xy,
                               distinct_counts, drop_constant_columns, exact_in_float32)
 from mist.errors import MistError, MistWarning
-from mist.range_checks import (BEYOND_RANGE, HIGH_MI_MIN_ROWS, HIGH_MI_Z, MAX_COLUMNS_PER_ROW, WIDE_MODEL,
-                               WIDE_MODEL_FIGURES, beyond_range, high_mi_note, pair_correlation_bounds,
-                               past_default_range, range_notes, training_range, wide_model_correlation,
-                               wider_model_hint)
+from mist.range_checks import (BEYOND_RANGE, HIGH_MI_MIN_ROWS, HIGH_MI_Z, MAX_COLUMNS_PER_ROW, ROTATION_MODEL,
+                               ROTATION_MODEL_FIGURES, WIDE_MODEL, WIDE_MODEL_FIGURES, beyond_range, high_mi_note,
+                               misaligned, pair_correlation_bounds, past_default_range, range_notes,
+                               second_opinion_wins, training_range, wide_model_correlation, wider_model_hint)
 
 #: Rows per forward pass; larger datasets are split into order-independent subsets of at most
 #: this many rows and the predictions averaged (the model is trained on n <= 500).
@@ -146,6 +146,7 @@ CHECK_MIN_ROWS = 100
 CHECK_MIN_DISTINCT = 0.9
 CHECK_MARGIN = 0.1
 CHECK_TAU = 0.95  # KSG is compared with this quantile of the model, at any ``level``
+LOW_TAU = 0.05  # with CHECK_TAU, the 90% interval that decides the hand-off to ROTATION_MODEL
 
 LARGE_N = ("subsets", "direct")
 
@@ -212,6 +213,7 @@ def _estimate_batch(pairs, *, model, level, quantiles, base, device, progress, l
     (not for :func:`estimate`, whose caller passed no list)."""
     from mist.model.calibration import shared_fraction
     from mist.model.inference import predict_many
+    from mist.model.numpy_forward import shared_statistics
     from mist.weights import load_predictor
 
     level = check_level(level)
@@ -221,9 +223,9 @@ def _estimate_batch(pairs, *, model, level, quantiles, base, device, progress, l
     taus = _taus(level, quantiles)
     asked = len(taus)
     # the cross-check and the high-MI check compare with the 0.95-quantile (the cross-check's
-    # margin was set for the 90% interval), whatever the level asked for: one more tau, left out
-    # of the results
-    taus = taus + [CHECK_TAU]
+    # margin was set for the 90% interval), and the hand-off to ROTATION_MODEL with the 90%
+    # interval, whatever the level asked for: two more taus, left out of the results
+    taus = taus + [LOW_TAU, CHECK_TAU]
     network = load_predictor(model, device)  # on the CPU a NumPy engine: no torch import
     card = network.card
     rho = shared_fraction(card)
@@ -251,19 +253,20 @@ def _estimate_batch(pairs, *, model, level, quantiles, base, device, progress, l
                 owner.append(i)
     show = (len(prepared) > 200 and _ProgressBar.visible()) if progress is None else progress
     bar = _ProgressBar(len(xs)) if show and xs else None
-    mean, quant, pair_r2 = predict_many(network, xs, ys, taus, device=device, progress=bar.advance if bar else None,
-                                        with_pair_r2=True)
-    # the high-MI check's statistics of every pair at once (a loop costs ~50 us a pair)
-    pair_r, pair_r_low, floors, pair_r_high = (a.tolist() for a in pair_correlation_bounds(
-        pair_r2, [len(x) for x in xs], np.asarray(owner, dtype=np.intp), len(prepared),
-        [x.shape[1] * y.shape[1] for x, y, _, _ in prepared]))
-    if bar:
-        bar.close()
-    passes_of = [[] for _ in prepared]  # forward passes (subsets) of each pair
-    for k, i in enumerate(owner):
-        passes_of[i].append(k)
-    answers = [_combine_passes(mean, quant, passes_of[i], rho, len(taus)) for i in range(len(prepared))]
-    answered_by = _hand_off(model, device, prepared, passes_of, xs, ys, taus, pair_r, rho_max, answers)
+    with shared_statistics():  # a second model (the hand-off) reuses the first's copula statistics
+        mean, quant, pair_r2 = predict_many(network, xs, ys, taus, device=device, progress=bar.advance if bar else None,
+                                            with_pair_r2=True)
+        if bar:
+            bar.close()
+        passes_of = [[] for _ in prepared]  # forward passes (subsets) of each pair
+        for k, i in enumerate(owner):
+            passes_of[i].append(k)
+        # the high-MI check's statistics of every pair at once (a loop costs ~50 us a pair)
+        pair_r, pair_r_low, floors, pair_r_high = (a.tolist() for a in pair_correlation_bounds(
+            pair_r2, [len(x) for x in xs], np.asarray(owner, dtype=np.intp), len(prepared),
+            [x.shape[1] * y.shape[1] for x, y, _, _ in prepared]))
+        answers = [_combine_passes(mean, quant, passes_of[i], rho, len(taus)) for i in range(len(prepared))]
+        answered_by, replaced = _hand_off(model, device, prepared, passes_of, xs, ys, taus, pair_r, rho_max, answers)
     results = []
     for i, (x, y, notes, discrete) in enumerate(prepared):
         n = x.shape[0]
@@ -272,10 +275,15 @@ def _estimate_batch(pairs, *, model, level, quantiles, base, device, progress, l
         engine = answered_by[i] or network
         name_i = engine.card.get("name", str(model))
         rho_max_i = rho_max if engine is network else training_range(engine.card)[2]
-        if answered_by[i] is not None:
+        if name_i == WIDE_MODEL and engine is not network:
             notes = notes + [f"answered by {name_i}, not {name}: a column of x and a column of y have normal scores "
                              f"correlated at {pair_r[i]:.4f}, above the {rho_max:.4f} of {name}'s training data; "
                              f"{name_i} was trained to {rho_max_i:.4f} ({WIDE_MODEL_FIGURES})"]
+        elif engine is not network:
+            notes = notes + [f"answered by {name_i}, not {name}: {name_i}'s 90% interval lies wholly above "
+                             f"{name}'s (whose 0.95-quantile was {replaced[i] / scale:.4f} {unit}), the mark of "
+                             f"dependence not aligned with the columns, such as mixtures of several columns, which "
+                             f"{name_i} was trained on and {name} underestimates ({ROTATION_MODEL_FIGURES})"]
         if len(mine) > 1:
             rho_i = shared_fraction(engine.card)
             how = ("the interval narrowed for the average as fitted for this model (shared fraction "
@@ -285,7 +293,7 @@ def _estimate_batch(pairs, *, model, level, quantiles, base, device, progress, l
         if mine and n >= HIGH_MI_MIN_ROWS and not discrete:
             lower_bound = floors[i] / scale
             text = high_mi_note(pair_r[i], pair_r_low[i], floors[i], float(q[-1]), rho_max_i, scale, unit,
-                                None if answered_by[i] is None else pair_r_high[i],
+                                pair_r_high[i] if name_i == WIDE_MODEL and engine is not network else None,
                                 pair=lambda: _strongest_pair_label(x, y, *column_labels[i]))
             if text and pair_r_low[i] > rho_max_i:
                 text += wider_model_hint(name_i, pair_r_low[i])
@@ -323,29 +331,55 @@ def _strongest_pair_label(x: np.ndarray, y: np.ndarray, x_labels: list[str], y_l
     return f"x column {x_labels[j]} and y column {y_labels[k]}"
 
 
-def _hand_off(model, device, prepared, passes_of, xs, ys, taus, pair_r, rho_max, answers) -> list:
-    """Answer again, with WIDE_MODEL, the datasets past the default's range
-    (:func:`mist.range_checks.past_default_range`): their entries of ``answers`` are replaced.
-    Returns, per dataset, the engine that answered it where that is not ``model``'s (else None)."""
+def _hand_off(model, device, prepared, passes_of, xs, ys, taus, pair_r, rho_max, answers) -> tuple[list, list]:
+    """Answer again, with another shipped model, what ``model="default"`` is known to get wrong
+    (their entries of ``answers`` are replaced):
+
+    - data past the default's range (:func:`mist.range_checks.past_default_range`): WIDE_MODEL;
+    - data of several columns a side, where ROTATION_MODEL's 90% interval lies wholly above the
+      default's (:func:`mist.range_checks.second_opinion_wins`): dependence not aligned with
+      the columns, which the default underestimates.
+
+    Returns, per dataset, the engine that answered it where that is not ``model``'s (else None),
+    and the default's 0.95-quantile (nats) where ROTATION_MODEL's answer replaced it (else None).
+    ``taus`` ends with LOW_TAU and CHECK_TAU."""
+    from mist.weights import available_models
+
+    answered_by, replaced = [None] * len(prepared), [None] * len(prepared)
+    if model not in (None, "default"):
+        return answered_by, replaced
+    wide = [i for i, (x, y, _, discrete) in enumerate(prepared)
+            if past_default_range(model, x.shape[0], x.shape[1] + y.shape[1], discrete, bool(passes_of[i]),
+                                  pair_r[i], rho_max)]
+    for i, answer, engine in _second_opinion(WIDE_MODEL, wide, device, passes_of, xs, ys, taus):
+        answers[i], answered_by[i] = answer, engine
+    if ROTATION_MODEL not in available_models():
+        return answered_by, replaced
+    asked = [i for i, (x, y, _, discrete) in enumerate(prepared)
+             if answered_by[i] is None and misaligned(model, x.shape[1], y.shape[1], discrete, bool(passes_of[i]))]
+    for i, answer, engine in _second_opinion(ROTATION_MODEL, asked, device, passes_of, xs, ys, taus):
+        if second_opinion_wins(float(answers[i][1][-1]), float(answer[1][-2])):
+            replaced[i] = float(answers[i][1][-1])
+            answers[i], answered_by[i] = answer, engine
+    return answered_by, replaced
+
+
+def _second_opinion(name: str, chosen: list[int], device, passes_of, xs, ys, taus):
+    """(i, (estimate, quantiles), engine) of model ``name`` for each dataset i in ``chosen``,
+    its forward passes ``passes_of[i]`` run in one batch."""
     from mist.model.calibration import shared_fraction
     from mist.model.inference import predict_many
     from mist.weights import load_predictor
 
-    answered_by = [None] * len(prepared)
-    handed = [i for i, (x, y, _, discrete) in enumerate(prepared)
-              if past_default_range(model, x.shape[0], x.shape[1] + y.shape[1], discrete, bool(passes_of[i]),
-                                    pair_r[i], rho_max)]
-    if not handed:
-        return answered_by
-    wide = load_predictor(WIDE_MODEL, device)
-    passes = [k for i in handed for k in passes_of[i]]
-    mean, quant = predict_many(wide, [xs[k] for k in passes], [ys[k] for k in passes], taus, device=device)
+    if not chosen:
+        return []
+    engine = load_predictor(name, device)
+    passes = [k for i in chosen for k in passes_of[i]]
+    mean, quant = predict_many(engine, [xs[k] for k in passes], [ys[k] for k in passes], taus, device=device)
     position = {k: j for j, k in enumerate(passes)}
-    for i in handed:
-        answers[i] = _combine_passes(mean, quant, [position[k] for k in passes_of[i]], shared_fraction(wide.card),
-                                     len(taus))
-        answered_by[i] = wide
-    return answered_by
+    rho = shared_fraction(engine.card)
+    return [(i, _combine_passes(mean, quant, [position[k] for k in passes_of[i]], rho, len(taus)), engine)
+            for i in chosen]
 
 
 def _combine_passes(mean, quant, passes: list[int], rho: float | None, taus: int) -> tuple[float, np.ndarray]:

@@ -30,6 +30,8 @@ D = dim_x + dim_y columns.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import itertools
 import math
 import sys
@@ -361,6 +363,46 @@ def _normalize(x: np.ndarray, eps: float = 1e-5) -> np.ndarray:
     return centred
 
 
+_shared_statistics: contextvars.ContextVar[dict | None] = contextvars.ContextVar("shared_statistics", default=None)
+
+
+@contextlib.contextmanager
+def shared_statistics():
+    """Within this block, a batch of columns seen before (equal content and shape, same input
+    transform) reuses its copula statistics: ``model="default"`` asks a second model about the
+    same data (mist.api._hand_off), and the statistics are a third of a pass (n = 500, d = 32:
+    about 2 of 6 ms). Outside, nothing is kept."""
+    token = _shared_statistics.set({})
+    try:
+        yield
+    finally:
+        _shared_statistics.reset(token)
+
+
+def _statistics(columns: np.ndarray, dim_x: int, transform: str) -> tuple[np.ndarray, np.ndarray]:
+    """The copula statistics (:func:`copula_summary`) of a batch (B, D, N) of columns, scores and
+    squared scores in one batched pass; shared within a :func:`shared_statistics` block."""
+    cache = _shared_statistics.get()
+    # a sample of the values narrows the search; equality confirms (0.02 ms at n = 500, d = 32,
+    # where a content digest took 0.3)
+    key = (columns.shape, dim_x, transform, columns.reshape(-1)[::251].tobytes())
+    for seen, statistics in (cache or {}).get(key, ()):
+        if np.array_equal(seen, columns):
+            return statistics
+    b, d, n = columns.shape
+    z = column_normal_scores(columns) if transform == "rank" else standardize(columns)
+    both = np.empty((2 * b, d, n), dtype=np.float32)
+    both[:b] = z
+    np.multiply(z, z, out=both[b:])
+    both[b:] -= 1.0
+    statistics = copula_summary(both, dim_x)
+    if cache is not None:
+        for a in statistics:  # shared between engines: nobody may write to them
+            a.flags.writeable = False
+        cache.setdefault(key, []).append((columns, statistics))
+    return statistics
+
+
 class _OneBlasThread:
     """A context limiting the BLAS libraries NumPy and SciPy use to one thread: these matrices
     are small, and OpenBLAS's threads made one d=32 pass 10x slower on a 2-core machine (52 ms
@@ -474,16 +516,9 @@ class NumpyForward:
         columns = _column_major(x, y)
         b, d, n = columns.shape
         dim_x = np.shape(x)[-1]
-        dim_y = d - dim_x
-        z = column_normal_scores(columns) if self.config.input_transform == "rank" else standardize(columns)
-        # statistics branch: scores and squared scores in one batched pass
-        both = np.empty((2 * b, d, n), dtype=np.float32)
-        both[:b] = z
-        np.multiply(z, z, out=both[b:])
-        both[b:] -= 1.0
-        canonical, summary = copula_summary(both, dim_x)
+        canonical, summary = _statistics(columns, dim_x, self.config.input_transform)
         # column 0 of a column's summary is its largest squared correlation with the other side
-        return (*self._head(canonical, summary, n, dim_x, dim_y, taus), summary[:b, :, 0].max(-1))
+        return (*self._head(canonical, summary, n, dim_x, d - dim_x, taus), summary[:b, :, 0].max(-1))
 
     def pairs(self, values: np.ndarray, first, second, taus=None, chunk: int = 256, *,
               with_pair_r2: bool = False) -> tuple:
