@@ -13,6 +13,7 @@ Each row's three timings are taken in turn within each round (median over rounds
 ratios hold on a machine whose speed drifts.
 
     python benchmarks/api_speed.py [--model default]
+    python benchmarks/api_speed.py --second-opinion   # model="default" against its model alone
 """
 
 from __future__ import annotations
@@ -96,6 +97,22 @@ def print_matrix_speed(model: str, columns: int = 200, n: int = 500) -> None:
           f"pairs: {t_pairs:.2f} s ({t_pairs / t_matrix:.0f}x); largest difference {gap:.1e} nats")
 
 
+def print_second_opinion(repeat: int = 60) -> None:
+    """Milliseconds of one estimate with model="default" (which asks mist-tiny-rot about every
+    multi-column dataset) and with the default's model named (no hand-off), timed in turn."""
+    from mist.weights import DEFAULT_MODEL
+
+    rng = np.random.default_rng(0)
+    print(f"one mist.estimate: model='default' against model='{DEFAULT_MODEL}' alone (no hand-off)")
+    print(f"{'n':>6} {'d':>3} {'default (ms)':>13} {'alone (ms)':>11} {'ratio':>6}")
+    for n, d in ((500, 32), (500, 8), (200, 4)):
+        x = rng.normal(size=(n, d))
+        y = x + rng.normal(size=(n, d))
+        t_default, t_alone = median_times([lambda m=m: mist.estimate(x, y, model=m) for m in ("default", DEFAULT_MODEL)],
+                                          repeat)
+        print(f"{n:>6} {d:>3} {t_default * 1e3:>13.2f} {t_alone * 1e3:>11.2f} {t_default / t_alone:>6.2f}", flush=True)
+
+
 def print_startup(repeat: int = 3) -> None:
     """Median wall seconds of fresh processes (imports included), as a user or the CLI meets them."""
     estimate = ("import numpy as np, mist; x = np.random.default_rng(0).normal(size=(500, 8)); "
@@ -119,7 +136,12 @@ def main() -> None:
     parser.add_argument("--startup", action="store_true", help="only print the fresh-process timings")
     parser.add_argument("--stages", action="store_true",
                         help="only print what each stage of one n=500, d=32 NumPy pass costs")
+    parser.add_argument("--second-opinion", action="store_true",
+                        help="only print what model='default' costs against its model alone (its hand-off to "
+                             "mist-tiny-rot runs a second network on multi-column data)")
     args = parser.parse_args()
+    if args.second_opinion:
+        return print_second_opinion()
     if args.stages:
         from mist.weights import load_predictor
 
