@@ -15,7 +15,7 @@ from mist._validation import (_column_names, as_samples, check_choice, check_fla
 from mist.errors import MistError, MistWarning
 from mist.range_checks import (BEYOND_RANGE, HIGH_MI_MIN_ROWS, HIGH_MI_Z, MAX_COLUMNS_PER_ROW, ROTATION_MODEL,
                                ROTATION_MODEL_FIGURES, WIDE_MODEL, WIDE_MODEL_FIGURES, beyond_range, high_mi_note,
-                               misaligned, pair_correlation_bounds, past_default_range, range_notes,
+                               asks_rotation_model, pair_correlation_bounds, past_default_range, range_notes,
                                second_opinion_wins, training_range, wide_model_correlation, wider_model_hint)
 
 #: Rows per forward pass; larger datasets are split into order-independent subsets of at most
@@ -355,8 +355,8 @@ def _hand_off(model, device, prepared, passes_of, xs, ys, taus, pair_r, rho_max,
         answers[i], answered_by[i] = answer, engine
     if ROTATION_MODEL not in available_models():
         return answered_by, replaced
-    asked = [i for i, (x, y, _, discrete) in enumerate(prepared)
-             if answered_by[i] is None and misaligned(model, x.shape[1], y.shape[1], discrete, bool(passes_of[i]))]
+    asked = [i for i, (x, y, _, discrete) in enumerate(prepared) if answered_by[i] is None
+             and asks_rotation_model(model, x.shape[1], y.shape[1], discrete, bool(passes_of[i]))]
     for i, answer, engine in _second_opinion(ROTATION_MODEL, asked, device, passes_of, xs, ys, taus):
         if second_opinion_wins(float(answers[i][1][-1]), float(answer[1][-2])):
             replaced[i] = float(answers[i][1][-1])

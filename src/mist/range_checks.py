@@ -4,9 +4,11 @@ The shipped models saw 10-500 rows, 1-32 columns a side and (all but WIDE_MODEL)
 correlated above 0.9615 in normal scores. This module holds the checks that say when a dataset
 lies outside (``range_notes`` for its shape; the high-MI check, ``beyond_range`` and
 ``high_mi_note``, for its dependence), the model-free lower bound on MI every estimate carries
-(``pair_correlation_bounds``), and the rule by which ``model="default"`` hands data past the
-default's range to WIDE_MODEL (``past_default_range``). docs/model.md, "Beyond the training
-range", has the measurements behind each number here.
+(``pair_correlation_bounds``), and the rules by which ``model="default"`` hands data past the
+default's range to WIDE_MODEL (``past_default_range``) and data whose dependence is not aligned
+with the columns to ROTATION_MODEL (``asks_rotation_model``, ``second_opinion_wins``).
+docs/model.md, "Beyond the training range" and "mist-tiny-rot", has the measurements behind
+each number here.
 """
 
 from __future__ import annotations
@@ -214,14 +216,14 @@ def past_default_range(model, n: int, columns: int, discrete: bool, passes: bool
 
 #: The shipped model trained on rotated data too (docs/model.md, "mist-tiny-rot"): with
 #: ``model="default"`` it answers for datasets whose dependence is not aligned with the columns
-#: (``misaligned``).
+#: (``asks_rotation_model``, ``second_opinion_wins``).
 ROTATION_MODEL = "mist-tiny-rot"
 ROTATION_MODEL_FIGURES = ("on training-family data with X and Y each mixed by a random orthogonal map, the "
                           "default's MSE was 22-23 nats^2 (bias -2.3) against 1.4-2.2 for mist-tiny-rot: "
                           "benchmarks/model_selection.py")
 
 
-def misaligned(model, dim_x: int, dim_y: int, discrete: bool, passes: bool) -> bool:
+def asks_rotation_model(model, dim_x: int, dim_y: int, discrete: bool, passes: bool) -> bool:
     """Whether ``model="default"`` asks ROTATION_MODEL for a second opinion on a dataset: more
     than one column on a side (an orthogonal map of a single column is a sign flip), continuous
     columns. Its answer replaces the default's when its 0.05-quantile lies above the default's
