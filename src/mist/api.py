@@ -275,7 +275,8 @@ def _estimate_batch(pairs, *, model, level, quantiles, base, device, progress, l
         engine = answered_by[i] or network
         name_i = engine.card.get("name", str(model))
         rho_max_i = rho_max if engine is network else training_range(engine.card)[2]
-        if name_i == WIDE_MODEL and engine is not network:
+        handed_wide = engine is not network and name_i == WIDE_MODEL
+        if handed_wide:
             notes = notes + [f"answered by {name_i}, not {name}: a column of x and a column of y have normal scores "
                              f"correlated at {pair_r[i]:.4f}, above the {rho_max:.4f} of {name}'s training data; "
                              f"{name_i} was trained to {rho_max_i:.4f} ({WIDE_MODEL_FIGURES})"]
@@ -293,7 +294,7 @@ def _estimate_batch(pairs, *, model, level, quantiles, base, device, progress, l
         if mine and n >= HIGH_MI_MIN_ROWS and not discrete:
             lower_bound = floors[i] / scale
             text = high_mi_note(pair_r[i], pair_r_low[i], floors[i], float(q[-1]), rho_max_i, scale, unit,
-                                pair_r_high[i] if name_i == WIDE_MODEL and engine is not network else None,
+                                pair_r_high[i] if handed_wide else None,
                                 pair=lambda: _strongest_pair_label(x, y, *column_labels[i]))
             if text and pair_r_low[i] > rho_max_i:
                 text += wider_model_hint(name_i, pair_r_low[i])
@@ -343,18 +344,12 @@ def _hand_off(model, device, prepared, passes_of, xs, ys, taus, pair_r, rho_max,
     Returns, per dataset, the engine that answered it where that is not ``model``'s (else None),
     and the default's 0.95-quantile (nats) where ROTATION_MODEL's answer replaced it (else None).
     ``taus`` ends with LOW_TAU and CHECK_TAU."""
-    from mist.weights import available_models
-
     answered_by, replaced = [None] * len(prepared), [None] * len(prepared)
-    if model not in (None, "default"):
-        return answered_by, replaced
     wide = [i for i, (x, y, _, discrete) in enumerate(prepared)
             if past_default_range(model, x.shape[0], x.shape[1] + y.shape[1], discrete, bool(passes_of[i]),
                                   pair_r[i], rho_max)]
     for i, answer, engine in _second_opinion(WIDE_MODEL, wide, device, passes_of, xs, ys, taus):
         answers[i], answered_by[i] = answer, engine
-    if ROTATION_MODEL not in available_models():
-        return answered_by, replaced
     asked = [i for i, (x, y, _, discrete) in enumerate(prepared) if answered_by[i] is None
              and asks_rotation_model(model, x.shape[1], y.shape[1], discrete, bool(passes_of[i]))]
     for i, answer, engine in _second_opinion(ROTATION_MODEL, asked, device, passes_of, xs, ys, taus):

@@ -223,12 +223,21 @@ ROTATION_MODEL_FIGURES = ("on training-family data with X and Y each mixed by a 
                           "benchmarks/model_selection.py")
 
 
+@lru_cache(maxsize=1)
+def rotation_model_shipped() -> bool:
+    """Whether ROTATION_MODEL ships with this installation (the weights folder is read once)."""
+    from mist.weights import available_models
+
+    return ROTATION_MODEL in available_models()
+
+
 def asks_rotation_model(model, dim_x: int, dim_y: int, discrete: bool, passes: bool) -> bool:
     """Whether ``model="default"`` asks ROTATION_MODEL for a second opinion on a dataset: more
     than one column on a side (an orthogonal map of a single column is a sign flip), continuous
-    columns. Its answer replaces the default's when its 0.05-quantile lies above the default's
-    0.95-quantile (``second_opinion_wins``)."""
-    return model in (None, "default") and passes and not discrete and max(dim_x, dim_y) >= 2
+    columns, and ROTATION_MODEL shipped. Its answer replaces the default's when its
+    0.05-quantile lies above the default's 0.95-quantile (``second_opinion_wins``)."""
+    return (model in (None, "default") and passes and not discrete and max(dim_x, dim_y) >= 2
+            and rotation_model_shipped())
 
 
 def second_opinion_wins(default_q95: float, rotation_q05: float) -> bool:

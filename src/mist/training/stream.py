@@ -77,9 +77,8 @@ class TrainingStream:
         n, dim_x, dim_y = self._draw_shape()
         usable = [f for f in self.families if f.supports(dim_x, dim_y)]
         priors = self.priors
-        wide_shape = cfg.wide_max_columns_per_row <= 0 or dim_x + dim_y <= cfg.wide_max_columns_per_row * n
-        if cfg.wide_fraction > 0 and float(torch.rand(1, generator=self.generator, device=self.device)) < cfg.wide_fraction \
-                and wide_shape:
+        wide = cfg.wide_fraction > 0 and float(torch.rand(1, generator=self.generator, device=self.device)) < cfg.wide_fraction
+        if wide and (cfg.wide_max_columns_per_row <= 0 or dim_x + dim_y <= cfg.wide_max_columns_per_row * n):
             priors = replace(priors, strength=tuple(cfg.wide_strength), noise=tuple(cfg.wide_noise))
         size = cfg.cells_per_batch // (n * (dim_x + dim_y))
         size = max(cfg.min_batch, min(cfg.max_batch, size))
