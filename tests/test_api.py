@@ -455,10 +455,15 @@ def test_mi_pairs_gives_each_pair_its_interval(model, test_model_card):
         warnings.simplefilter("ignore", MistWarning)
         half = api.mi_pairs(frame, model=model, level=0.5, base=2, check=True)
     merged = pairs.merge(half, on=["x", "y"], suffixes=("", "_half"))
+    # KSG answered where it lay above the model's interval: a ~ copy, MI 3.51 nats, past every model's range
+    above = merged["cross_check_above"].to_numpy()
+    assert half["cross_check_above"].dtype == bool and list(merged.loc[above, "y"]) == ["copy"]
+    assert (merged["model_half"] == "ksg").tolist() == above.tolist()
+    assert merged.loc[above, "estimate_half"].iloc[0] * np.log(2) > merged.loc[above, "estimate"].iloc[0] + 0.5
+    merged = merged[~above]
     np.testing.assert_allclose(merged["estimate_half"], merged["estimate"] / np.log(2), rtol=1e-6)
     assert np.all(merged["high_half"] - merged["low_half"] <= (merged["high"] - merged["low"]) / np.log(2) + 1e-9)
     assert half.attrs["unit"] == "bits" and np.isfinite(half["cross_check"]).all()
-    assert half["cross_check_above"].dtype == bool
     with pytest.raises(MistError, match="`level`"):
         api.mi_pairs(frame, level=1.5)
 

@@ -186,11 +186,16 @@ def test_matrix_and_score_function_take_the_pair_path_and_agree_with_estimate():
     values[:, 1] = np.exp(values[:, 0]) + 0.5 * rng.normal(size=200)
     values[:, 4] = 2.0  # constant: MI 0
     matrix = mist.mi_matrix(values).to_numpy()
+    checked = mist.mi_matrix(values, check=True).to_numpy()
     scores = mist.mutual_info_score(values[:, 1:], values[:, 0])
     for i in range(5):
         for j in range(5):
             if i != j:
-                assert matrix[i, j] == pytest.approx(max(mist.estimate(values[:, i], values[:, j]).estimate, 0), abs=1e-4)
+                for table, check in ((matrix, False), (checked, True)):
+                    single = mist.estimate(values[:, i], values[:, j], check=check)
+                    assert table[i, j] == pytest.approx(max(single.estimate, 0), abs=1e-4)
+    # exp(x) + noise, exact MI 1.011 (noisy_function_mi): the model falls short, KSG lies above its interval
+    assert matrix[0, 1] < 0.8 and checked[0, 1] > 0.9 and mist.estimate(values[:, 0], values[:, 1]).model == "ksg"
     np.testing.assert_allclose(scores, matrix[0, 1:], atol=1e-6)
     assert matrix[0, 1] > 0.5 and matrix[0, 4] == 0.0 and np.isnan(matrix[2, 2])
     np.testing.assert_allclose(mist.mi_matrix(values, base=2).to_numpy(), matrix / np.log(2), atol=1e-9)
@@ -211,16 +216,30 @@ def test_matrix_above_500_rows_shares_one_split_of_the_rows():
 def test_cross_check_warns_on_dependence_the_model_misses():
     rng = np.random.default_rng(10)
     x = rng.normal(size=(500, 1))
+    square = x**2 + 0.3 * rng.normal(size=(500, 1))  # non-monotone: the model sees ~0.1; exact MI 1.141
     with pytest.warns(mist.MistWarning, match="KSG, a model-free estimator"):
-        missed = mist.estimate(x, x**2 + 0.3 * rng.normal(size=(500, 1)))  # non-monotone: the model sees ~0.1
-    assert missed.cross_check > missed.high + 0.1 and "prefer KSG" in missed.notes[-1]
+        missed = mist.estimate(x, square, quantiles=[0.25, 0.75])
+    model = mist.estimate(x, square, check=False)
+    assert missed.cross_check > model.quantiles.get(0.95, model.high) + 0.1 and missed.model == "ksg"
+    assert missed.notes[-1].startswith("answered by KSG, not mist-tiny-gpu")
+    assert model.high < 0.3 and missed.low < 1.141 < missed.high  # KSG's answer, bias-corrected, holds the truth
+    assert missed.low < missed.quantiles[0.25] < missed.estimate < missed.quantiles[0.75] < missed.high
+    # KSG reads normal scores: increasing maps, row order and swapping x and y leave the answer as it is
+    perm = rng.permutation(500)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", mist.MistWarning)
+        again = mist.estimate(np.exp(square[perm]), 3 * x[perm] + 1)
+    assert again.model == "ksg"  # the same up to the rounding of KSG's sums in another row order:
+    np.testing.assert_allclose([again.estimate, again.low, again.high], [missed.estimate, missed.low, missed.high], atol=1e-12)
     y = x + rng.normal(size=(500, 1))
     with warnings.catch_warnings():
         warnings.simplefilter("error", mist.MistWarning)
         fine = mist.estimate(x, y)  # in the training families: checked, no warning
         narrow = mist.estimate(x, y, level=0.2, quantiles=[0.3])  # KSG is held to the 90% interval at any level
     assert list(narrow.quantiles) == [0.3] and narrow.cross_check == fine.cross_check
-    assert fine.cross_check == pytest.approx(mist.estimators.KSG().estimate(x, y)) and not fine.notes
+    # KSG on normal scores, as the model reads the data: its figure ignores increasing maps too
+    assert fine.cross_check == pytest.approx(mist.estimators.KSG().estimate(*mist.api._normal_scores(x, y)))
+    assert not fine.notes and fine.cross_check == pytest.approx(mist.estimate(np.exp(x), y**3).cross_check, abs=1e-12)
     assert mist.estimate(x, y, check=False).cross_check is None
     wide = np.hstack([x, rng.normal(size=(500, 3))])
     assert mist.estimate(wide[:, :3], y).cross_check is not None  # 4 columns: checked
@@ -253,8 +272,14 @@ def test_matrix_cross_check_names_the_pairs_the_model_misses(test_model_card):
     with pytest.warns(mist.MistWarning, match="x ~ square"):
         checked = mist.mi_matrix(table, check=True)
     assert list(checked.attrs["cross_check"]) == ["x ~ square"]
-    assert checked.attrs["cross_check"]["x ~ square"] > checked.loc["x", "square"] + 0.5
-    np.testing.assert_array_equal(checked.to_numpy(), plain.to_numpy())
+    assert checked.attrs["answered_by"] == {"x ~ square": "ksg"}
+    square = (checked.index == "square") | (checked.columns == "square")[:, None]  # the pair KSG answered
+    np.testing.assert_array_equal(checked.to_numpy()[~square], plain.to_numpy()[~square])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", mist.MistWarning)
+        single = mist.estimate(table.x, table.square)
+    assert single.model == "ksg" and checked.loc["x", "square"] == pytest.approx(single.estimate, abs=1e-9)
+    assert checked.loc["x", "square"] > plain.loc["x", "square"] + 0.5
     # a model with a cell trunk takes estimate_many's path, with the same check
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", mist.MistWarning)
@@ -268,11 +293,13 @@ def test_score_function_cross_check_names_the_features():
     y = X["square"] ** 2 + 0.3 * rng.normal(size=400)
     with pytest.warns(mist.MistWarning, match="square ~ y"):
         checked = mist.mutual_info_score(X, y, check=True)
-    np.testing.assert_array_equal(checked, mist.mutual_info_score(X, y))  # the scores themselves are the model's
+    plain = mist.mutual_info_score(X, y)
+    np.testing.assert_array_equal(checked[1:], plain[1:])  # the model's, where KSG agrees
+    assert checked[0] > plain[0] + 0.5 and checked[0] == max(checked)  # KSG answered: the square ranks first
 
 
 @pytest.mark.parametrize("module", ["mist", "mist.api", "mist.differentiable", "mist.estimators.ksg",
-                                    "mist.distributions.families"])
+                                    "mist.distributions.families", "mist.distributions.beyond"])
 def test_docstring_examples_print_what_they_say(module):
     """The numbers in the docstrings' examples are the shipped model's: a retrained model or a
     changed default must update them."""

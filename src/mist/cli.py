@@ -219,15 +219,16 @@ def matrix(
         for caught_warning in caught:  # constant and discrete-looking columns (pairs are named below)
             if str(caught_warning.message).startswith(mist.api.COLUMN_WARNING):
                 typer.echo(f"note: {caught_warning.message}")
-        for pair, name in ({} if pairs else table.attrs.get("answered_by", {})).items():  # --pairs: its model column
+        answered_by = {} if pairs else table.attrs.get("answered_by", {})  # --pairs: its model column
+        for pair, name in ((p, m) for p, m in answered_by.items() if m != mist.api.KSG_ANSWER):  # KSG's: below
             typer.echo(f"note: {pair}: answered by {name}, the model trained on stronger dependence (the pair "
                        "correlates past the default model's training data)")
         for pair, value in beyond.items():
             typer.echo(f"note: {pair}: correlated beyond the model's training data, so its estimate is likely too "
                        f"low (MI at least {value:.4f} {unit}, model-free)")
         for pair, value in disagree.items():
-            typer.echo(f"note: {pair}: KSG, a model-free estimator, finds {value:.4f} {unit}, "
-                       "above the model's interval (dependence the model was not trained on)")
+            typer.echo(f"note: {pair}: KSG, a model-free estimator, finds {value:.4f} {unit}, above the model's "
+                       "interval (dependence the model was not trained on), so KSG answered (bias-corrected)")
 
     _run(work)
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from mist.distributions import gaussian_mi
-from mist.distributions.beyond import flip_middle, random_rotation, rotate, sample_gaussian_mixture
+from mist.distributions.beyond import flip_middle, noisy_function_mi, random_rotation, rotate, sample_gaussian_mixture
 
 
 def test_rotation_is_orthogonal_and_mixes():
@@ -42,3 +42,14 @@ def test_single_component_mixture_matches_the_gaussian_formula():
 def test_mixture_mi_is_positive_and_precise():
     s = sample_gaussian_mixture(100, 2, 2, np.random.default_rng(2))
     assert s.mi > 0 and s.mi_standard_error < 0.02
+
+
+def test_noisy_function_mi_matches_the_gaussian_formula_and_orders_noise():
+    for slope, noise in ((1.0, 1.0), (2.0, 0.1), (0.5, 0.3)):
+        assert noisy_function_mi(lambda t: slope * t, noise) == pytest.approx(0.5 * np.log1p(slope**2 / noise**2), abs=1e-6)
+    # x^2 loses the sign of x: less MI than x alone at the same noise, and less with more noise
+    square = [noisy_function_mi(np.square, s) for s in (0.1, 0.3, 1.0)]
+    assert square[0] > square[1] > square[2] > 0
+    assert noisy_function_mi(np.square, 0.3, points=12001) == pytest.approx(square[1], abs=1e-6)
+    with pytest.raises(ValueError, match="noise_sd"):
+        noisy_function_mi(np.square, 0.0)
