@@ -104,8 +104,8 @@ def estimate(
                                             "comma-separated, e.g. 0.05,0.5,0.95."),
     model: str = typer.Option("default", "--model", help="Shipped model name or model card path."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
-    check: bool = typer.Option(True, "--check/--no-check", help="With at most 4 columns, also run KSG and warn "
-                               "when it lies above the interval (dependence the model misses)."),
+    check: bool = typer.Option(True, "--check/--no-check", help="With at most 4 columns, also run KSG, and "
+                               "answer with it where it lies above the interval (dependence the model misses)."),
 ):
     """Estimate MI with the pretrained model, with an interval.
 
@@ -171,8 +171,8 @@ def matrix(
     level: float = typer.Option(0.9, "--level", help="Probability of the intervals (with --pairs)."),
     bits: bool = typer.Option(False, "--bits", help="Report bits instead of nats."),
     model: str = typer.Option("default", "--model", help="Shipped model name or model card path."),
-    check: bool = typer.Option(False, "--check", help="Also run KSG on every pair and name those where it lies "
-                               "above the model's interval (dependence the model misses; 1-2 ms a pair)."),
+    check: bool = typer.Option(False, "--check", help="Also run KSG on every pair; where it lies above the "
+                               "model's interval (dependence the model misses), KSG answers (1-2 ms a pair)."),
 ):
     """MI between every pair of columns.
 

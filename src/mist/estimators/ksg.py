@@ -172,7 +172,11 @@ def ksg_interval(x, y, *, k: int = 5, half_samples: int = HALF_SAMPLES) -> KSGIn
     2 * estimate - halves' mean). The variance of the halves' estimates (rows drawn without
     replacement) estimates the full estimate's variance (the delete-d jackknife with d = n / 2,
     whose factor (n - d) / d is 1); the spread adds the correction's own size to it, since the
-    1/n rate is an assumption: spread^2 = variance + (estimate - halves' mean)^2.
+    1/n rate is an assumption: spread^2 = variance + (estimate - halves' mean)^2. Where
+    ``mist.estimate`` hands data to KSG (one column a side, y = f(x) + noise for f = x^2, sin 3x,
+    |x|, n = 100-1,000, on normal scores), the 90% interval corrected +- 1.645 spread held the
+    true MI 77-92% of the time, and corrected's MSE was 0.010-0.024 nats^2
+    (benchmarks/cross_check.py).
 
     Each row joins each half with probability 1/2 by a hash of its values (as a multiset), not
     by its position, so the result depends neither on the input's row order nor on the order
