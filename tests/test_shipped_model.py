@@ -248,6 +248,18 @@ def test_cross_check_warns_on_dependence_the_model_misses():
     assert json.loads(json.dumps(fine.to_dict()))["cross_check"] == fine.cross_check
 
 
+@pytest.mark.filterwarnings("ignore:answered by KSG")
+def test_ksg_answers_above_2000_rows_from_an_order_independent_subset():
+    rng = np.random.default_rng(14)
+    x = rng.normal(size=(3000, 1))
+    y = np.sin(3 * x) + 0.2 * rng.normal(size=(3000, 1))  # exact MI 1.154 (noisy_function_mi)
+    r = mist.estimate(x, y)
+    assert r.model == "ksg" and "on 2000 of the rows" in r.notes[-1] and r.low < 1.154 < r.high
+    assert not any(note.startswith("n=3000 above 500") for note in r.notes)  # that note is about the model's average
+    perm = rng.permutation(3000)
+    assert mist.estimate(x[perm], y[perm]).estimate == pytest.approx(r.estimate, abs=1e-12)
+
+
 def test_cross_check_on_the_command_line(tmp_path):
     rng = np.random.default_rng(11)
     x = rng.normal(size=400)
