@@ -155,7 +155,7 @@ LOW_TAU = 0.05  # with CHECK_TAU, the 90% interval that decides the hand-off to 
 #: normal scores of at most KSG_ANSWER_MAX_ROWS rows, bias-corrected, with an interval from
 #: KSG on random halves of them (:func:`mist.estimators.ksg.ksg_interval`; 11 KSG calls, tens
 #: of ms at 2,000 rows). The model's answer there is no answer: for y = x^2 + 0.3 noise (n = 500,
-#: exact MI 1.141) it gave 0.12 nats, 90% interval [0.05, 0.20].
+#: exact MI 1.141) it gave 0.12 nats, 90% interval [0.07, 0.18]; KSG's answer 1.18, [0.95, 1.40].
 KSG_ANSWER = "ksg"
 KSG_ANSWER_MAX_ROWS = 2000
 
@@ -525,8 +525,8 @@ def estimate(
     Where the dependence is not monotone (y = x^2 + noise) or multimodal, the model is nearly
     blind; with ``check`` and at most 4 columns, KSG answers where it lies above the model's
     interval. On y = f(x) + noise for f = x^2, sin 3x, |x| (benchmarks/cross_check.py) the MSE
-    fell from 0.33-0.68 to 0.010-0.024 nats^2, and the 90% interval held the truth 83-97% of the
-    time (0 before); with 2 columns a side, where MI is higher and KSG's bias larger, 43-83%.
+    fell from 0.33-0.68 to 0.009-0.024 nats^2, and the 90% interval held the truth 83-97% of the
+    time (0 before); with 2 columns a side, where MI is higher and KSG's bias larger, 43-87%.
 
     Examples
     --------
