@@ -316,10 +316,10 @@ def _estimate_batch(pairs, *, model, level, quantiles, base, device, progress, l
                 why = ("see the note on the training range" if any(t.startswith(BEYOND_RANGE) for t in notes) else
                        "the dependence may be of a kind the model was not trained on (non-monotone, such as y = x^2 "
                        "+ noise, or multimodal), where it underestimates")
-                rows = f" on {KSG_ANSWER_MAX_ROWS} of the rows (chosen by content)" if n > KSG_ANSWER_MAX_ROWS else ""
+                subset = f" on {KSG_ANSWER_MAX_ROWS} of the rows (chosen by content)" if n > KSG_ANSWER_MAX_ROWS else ""
                 text = (f"answered by KSG, not {name_i}: KSG, a model-free estimator, finds {model_free / scale:.4f} "
                         f"{unit} on the normal scores, above {name_i}'s 90% interval (upper end "
-                        f"{float(q[-1]) / scale:.4f}): {why}. The estimate is KSG's{rows}, bias-corrected, with an "
+                        f"{float(q[-1]) / scale:.4f}): {why}. The estimate is KSG's{subset}, bias-corrected, with an "
                         "interval from KSG on random halves of them")
                 m, q = _ksg_answer(x, y, taus)
                 name_i = KSG_ANSWER
@@ -708,7 +708,7 @@ def _warn_cross_check(names: list[str], pairs: list[tuple[int, int]], found: _Pa
     which KSG therefore answered (``listed_in`` ends the message); returns {"a ~ b": KSG's
     estimate on the first rows} of those pairs, in ``unit``."""
     model_free = found.cross_check
-    return _warn_pairs(
+    return _warn_pairs(  # listed by KSG's figure, largest first (their estimates are KSG's answers now)
         names, pairs, np.flatnonzero(found.disagrees), model_free, np.zeros(len(pairs)), scale,
         lambda k: f"KSG finds {model_free[k] / scale:.3f} {unit}, answered {found.estimate[k] / scale:.3f}",
         lambda count, listed: f"for {count} pair(s) KSG, a model-free estimator, lies above the model's interval, "

@@ -187,10 +187,10 @@ def ksg_interval(x, y, *, k: int = 5, half_samples: int = HALF_SAMPLES) -> KSGIn
     correction's size: spread^2 = halves_sd^2 + (2 * correction)^2. Where ``mist.estimate``
     hands data to KSG, see benchmarks/cross_check.py for how often the interval held the truth.
 
-    Each half holds the n // 2 rows whose hash of their values (as a multiset) is lowest in its
-    own hash, not rows picked by position, so the result depends neither on the input's row
+    Half j holds the n // 2 rows with the lowest j-th hash of their values (taken as a
+    multiset), not rows picked by position, so the result depends neither on the input's row
     order nor on the order of the columns or of x and y (for continuous data: rows holding the
-    same values in another order hash alike, and their order then decides).
+    same values in another order hash alike, and their input order then decides).
 
     Example
     -------
