@@ -60,6 +60,22 @@ def test_baseline_bad_columns(table, args, message):
     assert message in result.output and "Traceback" not in result.output
 
 
+def test_baseline_ksg_halves_gives_the_corrected_estimate_and_its_interval(table):
+    from mist.estimators.ksg import ksg_interval
+
+    result = runner.invoke(app, ["baseline", "ksg", str(table), "--x", "a", "--y", "c", "--halves", "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    values = pd.read_csv(table)
+    expected = ksg_interval(values[["a"]].to_numpy(), values[["c"]].to_numpy())
+    assert out["estimate"] == pytest.approx(expected.corrected) and out["uncorrected"] == pytest.approx(expected.estimate)
+    assert out["low"] < out["estimate"] < out["high"] and out["level"] == 0.9
+    text = runner.invoke(app, ["baseline", "ksg", str(table), "--x", "a", "--y", "c", "--halves", "--level", "0.5"])
+    assert text.exit_code == 0 and "50% interval" in text.output
+    wrong = runner.invoke(app, ["baseline", "cca", str(table), "--x", "a", "--y", "c", "--halves"])
+    assert wrong.exit_code != 0 and "`--halves` works with the ksg estimator only" in wrong.output
+
+
 def test_baseline_bad_files(tmp_path):
     missing = runner.invoke(app, ["baseline", "ksg", str(tmp_path / "nope.csv"), "--x", "a", "--y", "b"])
     assert missing.exit_code == 2 and "does not exist" in missing.output
