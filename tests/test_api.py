@@ -378,6 +378,7 @@ def test_high_mi_check_raises_no_alarm_on_training_family_data():
         mis.append(float(b.mi[0]))
     results = api.estimate_many(pairs, check=False)
     assert not any(_beyond(r) for r in results)
+    assert not any(note.startswith(range_checks.FOLDED) for r in results for note in r.notes)  # nor the folded check
     assert all(r.lower_bound <= mi for r, mi in zip(results, mis))  # a lower bound of the true MI
 
 

@@ -219,7 +219,8 @@ def test_cross_check_warns_on_dependence_the_model_misses():
     square = x**2 + 0.3 * rng.normal(size=(500, 1))  # non-monotone: the model sees ~0.1; exact MI 1.141
     with pytest.warns(mist.MistWarning, match="KSG, a model-free estimator"):
         missed = mist.estimate(x, square, quantiles=[0.25, 0.75])
-    model = mist.estimate(x, square, check=False)
+    with pytest.warns(mist.MistWarning, match="dependence the model does not read"):  # the folded check
+        model = mist.estimate(x, square, check=False)
     assert missed.cross_check > model.quantiles.get(0.95, model.high) + 0.1 and missed.model == "ksg"
     assert missed.notes[-1].startswith("answered by KSG, not mist-tiny-gpu")
     assert model.high < 0.3 and missed.low < 1.141 < missed.high  # KSG's answer, bias-corrected, holds the truth
@@ -279,6 +280,28 @@ def test_ksg_answers_no_training_family_data_and_agrees_with_the_model_there():
     # where the model is right, KSG on normal scores is close to it: the check compares like with like
     gaps = np.array([r.cross_check - r.estimate for r in results])
     assert np.abs(np.median(gaps)) < 0.05 and np.mean(np.abs(gaps)) < 0.15
+
+
+def test_folded_check_warns_on_even_dependence_at_any_width_with_a_bound_that_holds():
+    from mist.distributions.beyond import noisy_function_mi
+
+    rng = np.random.default_rng(15)
+    x = rng.normal(size=(500, 3))
+    y = x**2 + 0.3 * rng.normal(size=(500, 3))  # 6 columns: no KSG; exact MI 3 x 1.141
+    exact = 3 * noisy_function_mi(np.square, 0.3)
+    with pytest.warns(mist.MistWarning, match=r"does not read: the normal scores of x column \d and y column \d"):
+        r = mist.estimate(x, y)
+    assert r.model == "mist-tiny-gpu" and r.high < r.lower_bound < exact
+    # rows shuffled, increasing maps, x and y swapped: the same bound (folding is done on ranks)
+    perm = rng.permutation(500)
+    with pytest.warns(mist.MistWarning, match="does not read"):
+        again = mist.estimate(np.exp(y[perm]), 2 * x[perm] - 1)
+    assert again.lower_bound == pytest.approx(r.lower_bound, abs=1e-6)
+    # a strong monotone pair folds to a strong pair too: no alarm there (the high-MI check covers it)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", mist.MistWarning)
+        line = mist.estimate(x, x + 0.3 * rng.normal(size=(500, 3)))
+    assert not any(note.startswith("dependence the model does not read") for note in line.notes)
 
 
 def test_cross_check_on_the_command_line(tmp_path):

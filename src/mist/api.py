@@ -15,7 +15,8 @@ from mist._validation import (_column_names, as_samples, check_choice, check_fla
 from mist.errors import MistError, MistWarning
 from mist.range_checks import (BEYOND_RANGE, HIGH_MI_MIN_ROWS, HIGH_MI_Z, MAX_COLUMNS_PER_ROW, ROTATION_MODEL,
                                ROTATION_MODEL_FIGURES, WIDE_MODEL, WIDE_MODEL_FIGURES, beyond_range, high_mi_note,
-                               asks_rotation_model, pair_correlation_bounds, past_default_range, range_notes,
+                               asks_rotation_model, folded_dependence, folded_note, pair_correlation_bounds,
+                               past_default_range, range_notes,
                                second_opinion_wins, training_range, wide_model_correlation, wider_model_hint)
 
 #: Rows per forward pass; larger datasets are split into order-independent subsets of at most
@@ -320,11 +321,23 @@ def _estimate_batch(pairs, *, model, level, quantiles, base, device, progress, l
                 text = (f"answered by KSG, not {name_i}: KSG, a model-free estimator, finds {model_free / scale:.4f} "
                         f"{unit} on the normal scores, above {name_i}'s 90% interval (upper end "
                         f"{float(q[-1]) / scale:.4f}): {why}. The estimate is KSG's{subset}, bias-corrected, with an "
-                        "interval from KSG on random halves of them")
+                        f"interval from KSG on random halves of {'them' if subset else 'the rows'}")
                 m, q = _ksg_answer(x, y, taus)
                 name_i = KSG_ANSWER
                 notes = notes + [text]
                 warnings.warn(text + ".", MistWarning, stacklevel=3)
+        if mine and n >= HIGH_MI_MIN_ROWS and not discrete:  # on the rows the model saw first, as the checks above
+            first = _subsets(x, y)[0] if n > MAX_ROWS else slice(None)
+            r, r_low, floor, (j, k, which) = folded_dependence(x[first], y[first])
+            # above the answer, and above the unfolded pairs' bound: folding both columns of a strong
+            # monotone pair keeps them correlated, which says nothing the high-MI check does not
+            if floor > float(q[-1]) and floor > floors[i]:
+                labels_x, labels_y = column_labels[i]
+                text = folded_note(r, r_low, floor, float(q[-1]), f"x column {labels_x[j]} and y column {labels_y[k]}",
+                                   which, scale, unit)
+                notes = notes + [text]
+                warnings.warn(text + ".", MistWarning, stacklevel=3)
+                lower_bound = max(lower_bound, floor / scale)
         if len(mine) > 1 and name_i != KSG_ANSWER:
             rho_i = shared_fraction(engine.card)
             how = ("the interval narrowed for the average as fitted for this model (shared fraction "

@@ -165,6 +165,44 @@ def high_mi_note(r: float, r_low: float, floor: float, upper: float, rho_max: fl
             f"the lower end of r's confidence interval)")
 
 
+#: Even dependence. The model reads rank and squared-rank correlations, so a relation that is
+#: even in a column (y = x^2 + noise, y = |x| + noise) is nearly invisible to it, at any number
+#: of columns (where KSG runs, at most CHECK_MAX_COLUMNS, it answers instead). Folding a column at
+#: its median (the normal scores of |normal score|) makes such a relation monotone, so every
+#: estimate with at least HIGH_MI_MIN_ROWS continuous rows also takes the strongest pair of a
+#: column of x and a column of y with one or both folded, and the same model-free bound as the
+#: high-MI check (a function of a column carries no more information than the column; Bonferroni
+#: over the 3 dx dy pairs): where it lies above the answer's 0.95-quantile and above the bound
+#: of the unfolded pairs (folding both columns of a strong monotone pair keeps them correlated),
+#: the result warns and its ``lower_bound`` rises to it. `python benchmarks/cross_check.py` (--dims 3, --dims 8) counts
+#: how often it fires and whether the bound held.
+FOLDED = "dependence the model does not read: "  # starts the note of the folded check
+
+
+def folded_dependence(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float, tuple[int, int, str]]:
+    """(r, r_low, model-free lower bound on MI in nats, (column of x, column of y, folded side))
+    of the strongest pair with one or both columns folded at the median
+    (:func:`mist.model.numpy_forward.folded_pair_r2`), its lower confidence end as
+    :func:`pair_correlation_bounds` gives it for 3 dim_x dim_y pairs. x (N, dim_x), y (N, dim_y)."""
+    from mist.model.numpy_forward import folded_pair_r2
+
+    r2, j, k, which = folded_pair_r2(x, y)
+    _, r_low, floor, _ = pair_correlation_bounds(np.array([r2]), np.array([len(x)]), np.array([0]), 1,
+                                                 pairs=3 * x.shape[1] * y.shape[1])
+    return float(np.sqrt(r2)), float(r_low[0]), float(floor[0]), (j, k, which)
+
+
+def folded_note(r: float, r_low: float, floor: float, upper: float, columns: str, which: str, scale: float,
+                unit: str) -> str:
+    """The folded check's note: ``columns`` names the pair, ``which`` the folded side."""
+    folded = {"x": "the first folded at its median", "y": "the second folded at its median",
+              "both": "both folded at their medians"}[which]
+    return (FOLDED + f"the normal scores of {columns}, {folded}, correlate at {r:.4f} (at least {r_low:.4f}), "
+            f"so MI >= {floor / scale:.4f} {unit} for any distribution, above the answer's 90% interval (upper end "
+            f"{upper / scale:.4f}): the dependence is not monotone (as in y = x^2 + noise), which the model does "
+            "not read, and the estimate is too low")
+
+
 #: The shipped model trained past the published priors (docs/model.md, "mist-tiny-wide"): with
 #: ``model="default"`` it answers for the datasets past the default's range (past_default_range).
 WIDE_MODEL = "mist-tiny-wide"

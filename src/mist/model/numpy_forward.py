@@ -122,18 +122,30 @@ def column_normal_scores(columns: np.ndarray) -> np.ndarray:
     Column-major: (B, D, N) float32 -> (B, D, N) float32.
     """
     b, d, n = columns.shape
-    order, ordered = _sort_columns(columns.reshape(b * d, n))
-    table = _half_rank_scores(n)
-    sorted_scores = np.empty((b * d, n), dtype=np.float32)
-    sorted_scores[:] = table[::2]
+    order, twice_rank, _ = _sorted_twice_ranks(columns.reshape(b * d, n))
+    return _scatter(order, _half_rank_scores(n)[twice_rank]).reshape(b, d, n)
+
+
+def _sorted_twice_ranks(columns: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(order, 2 x average rank at each sorted position, the rows with ties) of each row of
+    (R, N): the sort of :func:`_sort_columns`, ties resolved only in the rows that have them."""
+    r, n = columns.shape
+    order, ordered = _sort_columns(columns)
+    twice_rank = np.broadcast_to(np.arange(0, 2 * n, 2), (r, n)).copy()
     tied = ordered[:, 1:] == ordered[:, :-1]
     rows = np.flatnonzero(tied.any(-1))
-    if rows.size:  # average rank r sits at index 2r of the table
-        sorted_scores[rows] = table[_tied_ranks(tied[rows])]
-    # scatter back to row order through flat indices (several times faster than put_along_axis)
-    scores = np.empty(b * d * n, dtype=np.float32)
-    scores[order + np.arange(0, b * d * n, n)[:, None]] = sorted_scores
-    return scores.reshape(b, d, n)
+    if rows.size:
+        twice_rank[rows] = _tied_ranks(tied[rows])
+    return order, twice_rank, rows
+
+
+def _scatter(order: np.ndarray, sorted_values: np.ndarray) -> np.ndarray:
+    """Values given in each row's sorted order (R, N) back in row order, through flat indices
+    (several times faster than put_along_axis)."""
+    r, n = order.shape
+    out = np.empty(r * n, dtype=sorted_values.dtype)
+    out[order + np.arange(0, r * n, n)[:, None]] = sorted_values
+    return out.reshape(r, n)
 
 
 def normal_scores(values: np.ndarray) -> np.ndarray:
@@ -293,6 +305,39 @@ def strongest_pair(x: np.ndarray, y: np.ndarray) -> tuple[int, int]:
     r2 = _cross_r2(np.asarray(x)[None], np.asarray(y)[None])[0]
     j, k = np.unravel_index(int(np.argmax(r2)), r2.shape)
     return int(j), int(k)
+
+
+def folded_pair_r2(x: np.ndarray, y: np.ndarray) -> tuple[float, int, int, str]:
+    """The largest squared normal-score correlation between a column of x and a column of y where
+    one or both are folded at their median, and its pair: (r2, column of x, column of y, which
+    was folded: "x", "y" or "both"). Folding makes an even relation monotone (y = x^2: |x| and
+    y), which the model, reading rank and squared-rank correlations, does not see. A column of
+    average rank r (0-based) folds to m = |2 r - (n - 1)|, its rank distance from the median,
+    and m's normal score, ties (m comes in pairs) averaged: Phi^-1(m / n), or Phi^-1(1 / 2n) for
+    the median itself. x (N, dim_x), y (N, dim_y)."""
+    columns = _column_major(np.asarray(x)[None], np.asarray(y)[None])[0]
+    d, n = columns.shape
+    dim_x = np.shape(x)[-1]
+    order, twice_rank, tied = _sorted_twice_ranks(columns)
+    twice_rank = _scatter(order, twice_rank.astype(np.int32))  # one scatter; the scores below are gathers
+    table = _half_rank_scores(n)  # index 2 r: the score of average rank r
+    distance = np.abs(twice_rank - np.int32(n - 1))  # m; its average rank among the folded values is m - 1/2
+    z, f = table[twice_rank], table[np.maximum(2 * distance - 1, 0)]
+    # untied columns all hold the same values, so one centre and scale serves them; tied ones their own
+    untied = np.arange(0, 2 * n, 2)
+    for scores, reference in ((z, table[untied]), (f, table[np.maximum(2 * np.abs(untied - (n - 1)) - 1, 0)])):
+        centre, scale = reference.mean(), 1.0 / reference.std()
+        scores -= centre
+        scores *= scale
+        if tied.size:
+            scores[tied] = _standardize_rows(scores[tied])[0]
+    best = (-1.0, 0, 0, "")
+    for which, a, b in (("x", f[:dim_x], z[dim_x:]), ("y", z[:dim_x], f[dim_x:]), ("both", f[:dim_x], f[dim_x:])):
+        r2 = (a @ b.T / n) ** 2
+        j, k = np.unravel_index(int(np.argmax(r2)), r2.shape)
+        if r2[j, k] > best[0]:
+            best = (float(r2[j, k]), int(j), int(k), which)
+    return best
 
 
 def _column_major(x, y) -> np.ndarray:
@@ -616,4 +661,4 @@ def _stamp(tensors) -> tuple:
 
 
 __all__ = ["NumpyForward", "numpy_forward_for", "supports", "state_shapes", "normal_scores", "column_normal_scores",
-           "copula_summary", "pair_summary", "largest_pair_r2", "strongest_pair", "standardize"]
+           "copula_summary", "pair_summary", "largest_pair_r2", "strongest_pair", "folded_pair_r2", "standardize"]
