@@ -14,6 +14,7 @@ ratios hold on a machine whose speed drifts.
 
     python benchmarks/api_speed.py [--model default]
     python benchmarks/api_speed.py --second-opinion   # model="default" against its model alone
+    python benchmarks/api_speed.py --folded           # what the folded check costs a call
 """
 
 from __future__ import annotations
@@ -113,6 +114,30 @@ def print_second_opinion(repeat: int = 60) -> None:
         print(f"{n:>6} {d:>3} {t_default * 1e3:>13.2f} {t_alone * 1e3:>11.2f} {t_default / t_alone:>6.2f}", flush=True)
 
 
+def print_folded_check(repeat: int = 60) -> None:
+    """Milliseconds of one estimate with the folded check of mist.range_checks and with it
+    switched off (mist.api.folded_dependence replaced by a stub that never fires), timed in turn."""
+    import mist.api
+
+    folded = mist.api.folded_dependence
+
+    def estimate(on: bool):
+        mist.api.folded_dependence = folded if on else (lambda x, y: (0.0, 0.0, 0.0, (0, 0, "x")))
+        try:
+            return mist.estimate(x, y, check=False)
+        finally:
+            mist.api.folded_dependence = folded
+
+    rng = np.random.default_rng(0)
+    print("one mist.estimate (check=False): with the folded check and without")
+    print(f"{'n':>6} {'d':>3} {'with (ms)':>10} {'without (ms)':>13} {'cost (ms)':>10}")
+    for n, d in ((500, 1), (500, 8), (500, 32)):
+        x = rng.normal(size=(n, d))
+        y = x + rng.normal(size=(n, d))
+        t_on, t_off = median_times([lambda: estimate(True), lambda: estimate(False)], repeat)
+        print(f"{n:>6} {d:>3} {t_on * 1e3:>10.2f} {t_off * 1e3:>13.2f} {(t_on - t_off) * 1e3:>10.2f}", flush=True)
+
+
 def print_startup(repeat: int = 3) -> None:
     """Median wall seconds of fresh processes (imports included), as a user or the CLI meets them."""
     estimate = ("import numpy as np, mist; x = np.random.default_rng(0).normal(size=(500, 8)); "
@@ -136,12 +161,16 @@ def main() -> None:
     parser.add_argument("--startup", action="store_true", help="only print the fresh-process timings")
     parser.add_argument("--stages", action="store_true",
                         help="only print what each stage of one n=500, d=32 NumPy pass costs")
+    parser.add_argument("--folded", action="store_true",
+                        help="only print what the folded check (even dependence, mist.range_checks) costs a call")
     parser.add_argument("--second-opinion", action="store_true",
                         help="only print what model='default' costs against its model alone (its hand-off to "
                              "mist-tiny-rot runs a second network on multi-column data)")
     args = parser.parse_args()
     if args.second_opinion:
         return print_second_opinion()
+    if args.folded:
+        return print_folded_check()
     if args.stages:
         from mist.weights import load_predictor
 
