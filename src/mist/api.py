@@ -47,7 +47,9 @@ class MIResult:
     where the model-free cross-check ran, else None.
     ``lower_bound`` is a model-free lower bound on the MI from the strongest pair of a column of
     x and a column of y, -1/2 log(1 - r^2) at the lower confidence end of their normal scores'
-    correlation r (``HIGH_MI_Z`` standard errors below; finite also where their ranks agree); None below
+    correlation r (``HIGH_MI_Z`` standard errors below; finite also where their ranks agree), or,
+    where the folded check fires (``mist.range_checks.FOLDED``: dependence even in a column),
+    the same from the strongest pair with columns folded at their medians; None below
     ``HIGH_MI_MIN_ROWS`` rows or where a column looks discrete (``DISCRETE_SHARE``).
     """
 
