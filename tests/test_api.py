@@ -437,7 +437,7 @@ def test_mi_pairs_gives_each_pair_its_interval(model, test_model_card):
         pairs = api.mi_pairs(frame, model=model)
         matrix = api.mi_matrix(frame, model=model)
     assert len(pairs) == 6 and list(pairs.columns) == ["x", "y", "estimate", "low", "high", "lower_bound",
-                                                        "beyond_range", "model"]
+                                                        "beyond_range", "folded", "model"]
     assert pairs.attrs["unit"] == "nats" and pairs.attrs["level"] == 0.9
     assert np.all(np.diff(pairs["estimate"]) <= 0)  # strongest first
     for row in pairs.itertuples():

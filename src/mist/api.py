@@ -15,7 +15,7 @@ from mist._validation import (_column_names, as_samples, check_choice, check_fla
 from mist.errors import MistError, MistWarning
 from mist.range_checks import (BEYOND_RANGE, HIGH_MI_MIN_ROWS, HIGH_MI_Z, MAX_COLUMNS_PER_ROW, ROTATION_MODEL,
                                ROTATION_MODEL_FIGURES, WIDE_MODEL, WIDE_MODEL_FIGURES, beyond_range, high_mi_note,
-                               asks_rotation_model, folded_dependence, folded_note, pair_correlation_bounds,
+                               FOLDED, asks_rotation_model, folded_dependence, folded_note, pair_correlation_bounds,
                                past_default_range, range_notes,
                                second_opinion_wins, training_range, wide_model_correlation, wider_model_hint)
 
@@ -573,6 +573,7 @@ class _PairEstimates(NamedTuple):
     lower_bound: np.ndarray  # model-free (MIResult.lower_bound), NaN where there is none
     beyond: np.ndarray  # bool: flagged by the high-MI check
     model: np.ndarray  # the name of the model that answered (object)
+    folded: np.ndarray  # bool: flagged by the folded check (lower_bound is its bound there)
 
     def flagged(self) -> np.ndarray:
         """The lower bound of the pairs the high-MI check flags, NaN elsewhere."""
@@ -613,7 +614,7 @@ def _column_pair_estimates(values: np.ndarray, first, second, *, model: str, dev
     :func:`estimate`; ``check`` runs the cross-check where it applies. ``distinct``: each
     column's number of distinct values (:func:`_warn_columns`)."""
     from mist.model.calibration import combine_subset_quantiles, shared_fraction
-    from mist.model.numpy_forward import NumpyForward
+    from mist.model.numpy_forward import NumpyForward, folded_pairs_r2
     from mist.weights import load_predictor
 
     engine = load_predictor(model, device)
@@ -625,7 +626,8 @@ def _column_pair_estimates(values: np.ndarray, first, second, *, model: str, dev
     zeros, missing = np.zeros(len(first)), np.full(len(first), np.nan)
     found = _PairEstimates(zeros, zeros.copy(), zeros.copy(), zeros.copy(), missing, np.zeros(len(first), dtype=bool),
                            missing.copy(), np.zeros(len(first), dtype=bool),
-                           np.full(len(first), engine.card.get("name", model), dtype=object))
+                           np.full(len(first), engine.card.get("name", model), dtype=object),
+                           np.zeros(len(first), dtype=bool))
     if not live.any():
         return found
     subsets = _subsets(values, values[:, :0])
@@ -655,7 +657,7 @@ def _column_pair_estimates(values: np.ndarray, first, second, *, model: str, dev
         if routed.size:  # as estimate does: WIDE_MODEL answers past the default's range
             wide = _column_pair_estimates(values, first[routed], second[routed], model=WIDE_MODEL, device=device,
                                           check=False, level=level, distinct=distinct)
-            for column in ("estimate", "low", "high", "upper", "lower_bound", "beyond", "model"):
+            for column in ("estimate", "low", "high", "upper", "lower_bound", "beyond", "model", "folded"):
                 getattr(found, column)[routed] = getattr(wide, column)
             among = np.searchsorted(np.flatnonzero(live), routed)  # as high_mi_note judges handed-on data
             found.beyond[routed] |= continuous[among] & (r_high[among] > wide_model_correlation())
@@ -669,6 +671,14 @@ def _column_pair_estimates(values: np.ndarray, first, second, *, model: str, dev
                 found.estimate[k], (found.low[k], _, found.high[k], found.upper[k]) = _ksg_answer(
                     values[:, first[k]:first[k] + 1], values[:, second[k]:second[k] + 1], taus)
                 found.model[k] = KSG_ANSWER
+    if values.shape[0] >= HIGH_MI_MIN_ROWS:  # the folded check, as in estimate: on the first rows, against the answer
+        pairs = int(live.sum())
+        r2 = folded_pairs_r2(values[subsets[0]], first[live], second[live])
+        _, _, floor, _ = pair_correlation_bounds(r2, np.full(pairs, len(subsets[0])), np.arange(pairs), pairs, 3)
+        plain = found.lower_bound[live]  # NaN where a column looks discrete: no check there either
+        fires = (floor > found.upper[live]) & (floor > plain)
+        found.folded[live] |= fires  # |=: WIDE_MODEL's pairs were checked against its answer already
+        found.lower_bound[live] = np.where(fires, floor, plain)
     return found
 
 
@@ -687,7 +697,8 @@ def _estimate_pairs(pairs, *, model: str, device: str | None, check: bool, level
         column(r.quantiles[CHECK_TAU] for r in results), column(r.cross_check for r in results),
         np.array([r.model == KSG_ANSWER for r in results], dtype=bool), column(r.lower_bound for r in results),
         np.array([any(t.startswith(BEYOND_RANGE) for t in r.notes) for r in results], dtype=bool),
-        np.array([r.model for r in results], dtype=object))
+        np.array([r.model for r in results], dtype=object),
+        np.array([any(t.startswith(FOLDED) for t in r.notes) for r in results], dtype=bool))
 
 
 def _warn_pairs(names: list[str], pairs: list[tuple[int, int]], marked, values, estimates, scale: float,
@@ -718,6 +729,18 @@ def _warn_beyond_range(names: list[str], pairs: list[tuple[int, int]], estimates
                               f"above {HIGH_MI_Z:g} standard errors past its largest, or a model-free lower bound above "
                               f"its interval): their MI is likely above the range it learned and their estimates too "
                               f"low; for example {listed}.{listed_in}")
+
+
+def _warn_folded(names: list[str], pairs: list[tuple[int, int]], found: _PairEstimates, scale: float,
+                 unit: str, listed_in: str = "") -> dict:
+    """Warn about the pairs the folded check flags; returns {"a ~ b": its lower bound}, in ``unit``."""
+    return _warn_pairs(
+        names, pairs, np.flatnonzero(found.folded), found.lower_bound, found.estimate, scale,
+        lambda k: f"{found.estimate[k] / scale:.3f} {unit}, at least {found.lower_bound[k] / scale:.3f}",
+        lambda count, listed: f"{count} pair(s) show dependence the model does not read: with a column folded at its "
+                              f"median their normal scores correlate so that a model-free lower bound lies above the "
+                              f"interval (dependence that is not monotone, as in y = x^2 + noise); their estimates are "
+                              f"too low; for example {listed}.{listed_in}")
 
 
 def _warn_cross_check(names: list[str], pairs: list[tuple[int, int]], found: _PairEstimates, scale: float,
@@ -763,7 +786,8 @@ def _warn_table(names, first, second, found: _PairEstimates, check: bool, scale:
     and with ``check`` "cross_check": {"a ~ b": KSG's estimate}}, in ``unit``."""
     pairs = list(zip(first, second))
     named = {"beyond_range": _warn_beyond_range(names, pairs, found.estimate, found.flagged(), scale, unit,
-                                                listed_in)}
+                                                listed_in),
+             "folded": _warn_folded(names, pairs, found, scale, unit, listed_in)}
     if check:
         named["cross_check"] = _warn_cross_check(names, pairs, found, scale, unit, listed_in)
     return named
@@ -835,7 +859,7 @@ def mi_pairs(data: Any, *, level: float = 0.9, model: str = "default", base: flo
     names, first, second, found = _table_pairs(data, model=model, device=device, check=check, level=level)
     columns = {"x": [names[i] for i in first], "y": [names[j] for j in second], "estimate": found.estimate / scale,
                "low": found.low / scale, "high": found.high / scale, "lower_bound": found.lower_bound / scale,
-               "beyond_range": found.beyond, "model": found.model}
+               "beyond_range": found.beyond, "folded": found.folded, "model": found.model}
     if check:
         columns["cross_check"] = found.cross_check / scale
         columns["cross_check_above"] = found.disagrees

@@ -193,7 +193,7 @@ def matrix(
                 table = mist.api.mi_pairs(frame, level=level, model=model, base=base, check=check)
             else:
                 table = mist.api.mi_matrix(frame, model=model, base=base, check=check)
-        beyond, disagree = _flagged_pairs(table, pairs, check)
+        beyond, disagree, folded = _flagged_pairs(table, pairs, check)
         if output:
             table.to_csv(output, index=not pairs)
         if plot:
@@ -226,6 +226,10 @@ def matrix(
         for pair, value in beyond.items():
             typer.echo(f"note: {pair}: correlated beyond the model's training data, so its estimate is likely too "
                        f"low (MI at least {value:.4f} {unit}, model-free)")
+        for pair, value in folded.items():
+            typer.echo(f"note: {pair}: with a column folded at its median the pair shows dependence the model does "
+                       f"not read (not monotone, as in y = x^2 + noise), so its estimate is too low (MI at least "
+                       f"{value:.4f} {unit}, model-free){'' if check else '; --check lets KSG answer such pairs'}")
         for pair, value in disagree.items():
             typer.echo(f"note: {pair}: KSG, a model-free estimator, finds {value:.4f} {unit}, above the model's "
                        "interval (dependence the model was not trained on), so KSG answered (bias-corrected)")
@@ -237,19 +241,21 @@ def matrix(
 MATRIX_PRINT_COLUMNS = 12
 
 
-def _flagged_pairs(table, long: bool, check: bool) -> tuple[dict, dict]:
-    """{"a ~ b": model-free lower bound} of the pairs beyond the model's training range and
-    {"a ~ b": KSG's estimate} of those where KSG lies above the interval, from mi_pairs' table
-    (``long``) or mi_matrix's attrs."""
+def _flagged_pairs(table, long: bool, check: bool) -> tuple[dict, dict, dict]:
+    """{"a ~ b": model-free lower bound} of the pairs beyond the model's training range,
+    {"a ~ b": KSG's estimate} of those where KSG lies above the interval, and {"a ~ b": lower
+    bound} of those the folded check flags, from mi_pairs' table (``long``) or mi_matrix's attrs."""
     if not long:
-        return table.attrs.get("beyond_range", {}), table.attrs.get("cross_check", {})
+        return (table.attrs.get("beyond_range", {}), table.attrs.get("cross_check", {}),
+                table.attrs.get("folded", {}))
     labels = table["x"] + " ~ " + table["y"]
-    beyond = table["beyond_range"]
+    beyond, folded = table["beyond_range"], table["folded"]
     flagged = dict(zip(labels[beyond], table["lower_bound"][beyond]))
+    bounded = dict(zip(labels[folded], table["lower_bound"][folded]))
     if not check:
-        return flagged, {}
+        return flagged, {}, bounded
     above = table["cross_check_above"]
-    return flagged, dict(zip(labels[above], table["cross_check"][above]))
+    return flagged, dict(zip(labels[above], table["cross_check"][above])), bounded
 
 
 def _pairs_as_matrix(table, names: list[str]):

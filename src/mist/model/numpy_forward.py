@@ -307,17 +307,14 @@ def strongest_pair(x: np.ndarray, y: np.ndarray) -> tuple[int, int]:
     return int(j), int(k)
 
 
-def folded_pair_r2(x: np.ndarray, y: np.ndarray) -> tuple[float, int, int, str]:
-    """The largest squared normal-score correlation between a column of x and a column of y where
-    one or both are folded at their median, and its pair: (r2, column of x, column of y, which
-    was folded: "x", "y" or "both"). Folding makes an even relation monotone (y = x^2: |x| and
-    y), which the model, reading rank and squared-rank correlations, does not see. A column of
-    average rank r (0-based) folds to m = |2 r - (n - 1)|, its rank distance from the median,
-    and m's normal score, ties (m comes in pairs) averaged: Phi^-1(m / n), or Phi^-1(1 / 2n) for
-    the median itself. x (N, dim_x), y (N, dim_y)."""
-    columns = _column_major(np.asarray(x)[None], np.asarray(y)[None])[0]
+def folded_scores(columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each column's normal scores and those of the column folded at its median, both scaled to
+    zero mean and unit mean square: (D, N) -> ((D, N), (D, N)) float32. A column of average rank
+    r (0-based) folds to m = |2 r - (n - 1)|, its rank distance from the median, whose normal
+    score, ties averaged (m comes in pairs), is Phi^-1(m / n), or Phi^-1(1 / 2n) for the median
+    itself. Folding makes a relation even in the column (y = x^2: |x| and y) monotone; the
+    model, reading rank and squared-rank correlations, does not see such relations."""
     d, n = columns.shape
-    dim_x = np.shape(x)[-1]
     order, twice_rank, tied = _sorted_twice_ranks(columns)
     twice_rank = _scatter(order, twice_rank.astype(np.int32))  # one scatter; the scores below are gathers
     table = _half_rank_scores(n)  # index 2 r: the score of average rank r
@@ -326,11 +323,20 @@ def folded_pair_r2(x: np.ndarray, y: np.ndarray) -> tuple[float, int, int, str]:
     # untied columns all hold the same values, so one centre and scale serves them; tied ones their own
     untied = np.arange(0, 2 * n, 2)
     for scores, reference in ((z, table[untied]), (f, table[np.maximum(2 * np.abs(untied - (n - 1)) - 1, 0)])):
-        centre, scale = reference.mean(), 1.0 / reference.std()
-        scores -= centre
-        scores *= scale
+        scores -= reference.mean()
+        scores *= 1.0 / reference.std()
         if tied.size:
             scores[tied] = _standardize_rows(scores[tied])[0]
+    return z, f
+
+
+def folded_pair_r2(x: np.ndarray, y: np.ndarray) -> tuple[float, int, int, str]:
+    """The largest squared normal-score correlation between a column of x and a column of y where
+    one or both are folded at their median (:func:`folded_scores`), and its pair: (r2, column of
+    x, column of y, which was folded: "x", "y" or "both"). x (N, dim_x), y (N, dim_y)."""
+    columns = _column_major(np.asarray(x)[None], np.asarray(y)[None])[0]
+    n, dim_x = columns.shape[1], np.shape(x)[-1]
+    z, f = folded_scores(columns)
     best = (-1.0, 0, 0, "")
     for which, a, b in (("x", f[:dim_x], z[dim_x:]), ("y", z[:dim_x], f[dim_x:]), ("both", f[:dim_x], f[dim_x:])):
         r2 = (a @ b.T / n) ** 2
@@ -338,6 +344,21 @@ def folded_pair_r2(x: np.ndarray, y: np.ndarray) -> tuple[float, int, int, str]:
         if r2[j, k] > best[0]:
             best = (float(r2[j, k]), int(j), int(k), which)
     return best
+
+
+def folded_pairs_r2(values: np.ndarray, first, second) -> np.ndarray:
+    """For the column pairs (first[k], second[k]) of one table (N, M): the largest of the three
+    squared correlations with one or both columns folded (:func:`folded_pair_r2` of each pair,
+    each column ranked once). Returns (P,)."""
+    z, f = folded_scores(np.ascontiguousarray(np.asarray(values).T, dtype=np.float32))
+    n = z.shape[1]
+    first, second = np.asarray(first, dtype=np.intp), np.asarray(second, dtype=np.intp)
+    out = np.zeros(len(first))
+    for start in range(0, len(first), 4096):  # (4096, N) blocks: bounded memory
+        i, j = first[start:start + 4096], second[start:start + 4096]
+        r = [np.einsum("pn,pn->p", a[i], b[j]) / n for a, b in ((f, z), (z, f), (f, f))]
+        out[start:start + 4096] = np.max(np.square(r), axis=0)
+    return out
 
 
 def _column_major(x, y) -> np.ndarray:
@@ -661,4 +682,4 @@ def _stamp(tensors) -> tuple:
 
 
 __all__ = ["NumpyForward", "numpy_forward_for", "supports", "state_shapes", "normal_scores", "column_normal_scores",
-           "copula_summary", "pair_summary", "largest_pair_r2", "strongest_pair", "folded_pair_r2", "standardize"]
+           "copula_summary", "pair_summary", "largest_pair_r2", "strongest_pair", "folded_scores", "folded_pair_r2", "folded_pairs_r2", "standardize"]
