@@ -801,7 +801,8 @@ def mi_matrix(data: Any, *, model: str = "default", base: float | None = None, d
     :func:`mi_pairs` gives the same estimates with their intervals, one row per pair.
     Pairs that correlate beyond the model's training data (the high-MI check of :func:`estimate`)
     are named in a warning and, with their model-free lower bounds, in
-    ``table.attrs["beyond_range"]``. With ``check``, every pair with at least 100 rows and few
+    ``table.attrs["beyond_range"]``; so are the pairs the folded check of :func:`estimate` flags
+    (dependence even in a column, such as y = x^2 + noise), in ``table.attrs["folded"]``. With ``check``, every pair with at least 100 rows and few
     ties also gets the model-free cross-check of :func:`estimate` (one KSG call a pair, 1-2 ms
     at n = 500): the model misses non-monotone dependence such as y = x^2 + noise. The pairs
     where KSG lies above the interval are answered by KSG, as in :func:`estimate`, and named in
@@ -832,7 +833,9 @@ def mi_pairs(data: Any, *, level: float = 0.9, model: str = "default", base: flo
     ``x`` and ``y`` (the two column names), ``estimate``, ``low`` and ``high`` (the interval at
     ``level``), ``lower_bound`` (model-free, as :attr:`MIResult.lower_bound`; NaN below 20 rows
     or where a column looks discrete), ``beyond_range`` (True where the high-MI check of
-    :func:`estimate` flags the pair: its estimate is likely too low) and, with ``check``,
+    :func:`estimate` flags the pair: its estimate is likely too low), ``folded`` (True where the
+    folded check of :func:`estimate` flags it: dependence even in a column, which the model does
+    not read; ``lower_bound`` is that check's bound there) and, with ``check``,
     ``cross_check`` (KSG's estimate where the cross-check ran, else NaN) and
     ``cross_check_above`` (True where KSG lies above the model's interval as in :func:`estimate`:
     dependence the model may miss; KSG answered those pairs), and ``model``, what answered
