@@ -72,7 +72,9 @@ def evaluate(model: str, seed: int, repeats: int, baselines: bool = True) -> dic
             report[split]["api"] = api_figures(grid, TAUS)
             print(f"mist.estimate_many (model='default', with its hand-offs): {report[split]['api']['handed_on']} "
                   f"datasets handed to {mist.api.WIDE_MODEL}, {report[split]['api']['rotation']} to "
-                  f"{mist.api.ROTATION_MODEL}, {report[split]['api']['ksg']} answered by KSG (cross-check); MSE "
+                  f"{mist.api.ROTATION_MODEL}, {report[split]['api']['ksg']} answered by KSG (cross-check), "
+                  f"{report[split]['api']['folded']} flagged by the folded check (lower bound held on "
+                  f"{report[split]['api']['lower_bound_held']:.1%}); MSE "
                   f"{report[split]['api']['mse']:.3f}; calibration "
                   + ", ".join(f"{c:.3f}" for c in report[split]["api"]["calibration"].values()))
     return report
@@ -93,6 +95,9 @@ def api_figures(grid, taus) -> dict:
     return {"handed_on": sum(r.model == mist.api.WIDE_MODEL for r in results),
             "rotation": sum(r.model == mist.api.ROTATION_MODEL for r in results),
             "ksg": sum(r.model == mist.api.KSG_ANSWER for r in results),
+            "folded": sum(any(note.startswith(mist.api.FOLDED) for note in r.notes) for r in results),
+            "lower_bound_held": float(np.mean([r.lower_bound is None or r.lower_bound <= mi
+                                               for r, mi in zip(results, grid.mi)])),
             "mse": float(np.mean((estimate - grid.mi) ** 2)),
             "calibration": dict(zip(map(str, taus), calibration(grid.mi, quant, taus).tolist()))}
 
