@@ -174,8 +174,8 @@ def high_mi_note(r: float, r_low: float, floor: float, upper: float, rho_max: fl
 #: high-MI check (a function of a column carries no more information than the column; Bonferroni
 #: over the 3 dx dy pairs): where it lies above the answer's 0.95-quantile and above the bound
 #: of the unfolded pairs (folding both columns of a strong monotone pair keeps them correlated),
-#: the result warns and its ``lower_bound`` rises to it. `python benchmarks/cross_check.py` (--dims 3, --dims 8) counts
-#: how often it fires and whether the bound held.
+#: the result warns and its ``lower_bound`` rises to it. `python benchmarks/cross_check.py`
+#: (--dims 3, --dims 8) counts how often it fires and whether the bound held.
 FOLDED = "dependence the model does not read: "  # starts the note of the folded check
 
 

@@ -122,8 +122,15 @@ def column_normal_scores(columns: np.ndarray) -> np.ndarray:
     Column-major: (B, D, N) float32 -> (B, D, N) float32.
     """
     b, d, n = columns.shape
-    order, twice_rank, _ = _sorted_twice_ranks(columns.reshape(b * d, n))
-    return _scatter(order, _half_rank_scores(n)[twice_rank]).reshape(b, d, n)
+    order, ordered = _sort_columns(columns.reshape(b * d, n))
+    table = _half_rank_scores(n)
+    sorted_scores = np.empty((b * d, n), dtype=np.float32)
+    sorted_scores[:] = table[::2]  # a copy, not a gather: twice as fast as indexing by ranks
+    tied = ordered[:, 1:] == ordered[:, :-1]
+    rows = np.flatnonzero(tied.any(-1))
+    if rows.size:  # average rank r sits at index 2r of the table
+        sorted_scores[rows] = table[_tied_ranks(tied[rows])]
+    return _scatter(order, sorted_scores).reshape(b, d, n)
 
 
 def _sorted_twice_ranks(columns: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -131,7 +138,7 @@ def _sorted_twice_ranks(columns: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
     (R, N): the sort of :func:`_sort_columns`, ties resolved only in the rows that have them."""
     r, n = columns.shape
     order, ordered = _sort_columns(columns)
-    twice_rank = np.broadcast_to(np.arange(0, 2 * n, 2), (r, n)).copy()
+    twice_rank = np.broadcast_to(np.arange(0, 2 * n, 2, dtype=np.int32), (r, n)).copy()
     tied = ordered[:, 1:] == ordered[:, :-1]
     rows = np.flatnonzero(tied.any(-1))
     if rows.size:
@@ -316,7 +323,7 @@ def folded_scores(columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     model, reading rank and squared-rank correlations, does not see such relations."""
     d, n = columns.shape
     order, twice_rank, tied = _sorted_twice_ranks(columns)
-    twice_rank = _scatter(order, twice_rank.astype(np.int32))  # one scatter; the scores below are gathers
+    twice_rank = _scatter(order, twice_rank)  # one scatter; the scores below are gathers
     table = _half_rank_scores(n)  # index 2 r: the score of average rank r
     distance = np.abs(twice_rank - np.int32(n - 1))  # m; its average rank among the folded values is m - 1/2
     z, f = table[twice_rank], table[np.maximum(2 * distance - 1, 0)]
@@ -682,4 +689,5 @@ def _stamp(tensors) -> tuple:
 
 
 __all__ = ["NumpyForward", "numpy_forward_for", "supports", "state_shapes", "normal_scores", "column_normal_scores",
-           "copula_summary", "pair_summary", "largest_pair_r2", "strongest_pair", "folded_scores", "folded_pair_r2", "folded_pairs_r2", "standardize"]
+           "copula_summary", "pair_summary", "largest_pair_r2", "strongest_pair", "folded_scores", "folded_pair_r2",
+           "folded_pairs_r2", "standardize"]
