@@ -122,7 +122,7 @@ def print_folded_check(repeat: int = 60) -> None:
     folded = mist.api.folded_dependence
 
     def estimate(on: bool):
-        mist.api.folded_dependence = folded if on else (lambda x, y: (0.0, 0.0, 0.0, (0, 0, "x")))
+        mist.api.folded_dependence = folded if on else (lambda xs, ys: (np.zeros(len(xs)),) * 6)
         try:
             return mist.estimate(x, y, check=False)
         finally:

@@ -281,6 +281,11 @@ def _estimate_batch(pairs, *, model, level, quantiles, base, device, progress, l
             [x.shape[1] * y.shape[1] for x, y, _, _ in prepared]))
         answers = [_combine_passes(mean, quant, passes_of[i], rho, len(taus)) for i in range(len(prepared))]
         answered_by, replaced = _hand_off(model, device, prepared, passes_of, xs, ys, taus, pair_r, rho_max, answers)
+    # the folded check's statistics of every dataset at once, on the rows the model saw first (its first pass)
+    checked = [i for i, (x, _, _, discrete) in enumerate(prepared)
+               if passes_of[i] and x.shape[0] >= HIGH_MI_MIN_ROWS and not discrete]
+    folded_at = {i: position for position, i in enumerate(checked)}
+    folded = folded_dependence([xs[passes_of[i][0]] for i in checked], [ys[passes_of[i][0]] for i in checked])
     results = []
     for i, (x, y, notes, discrete) in enumerate(prepared):
         n = x.shape[0]
@@ -328,9 +333,8 @@ def _estimate_batch(pairs, *, model, level, quantiles, base, device, progress, l
                 name_i = KSG_ANSWER
                 notes = notes + [text]
                 warnings.warn(text + ".", MistWarning, stacklevel=3)
-        if mine and n >= HIGH_MI_MIN_ROWS and not discrete:  # on the rows the model saw first, as the checks above
-            first = _subsets(x, y)[0] if n > MAX_ROWS else slice(None)
-            r, r_low, floor, (j, k, which) = folded_dependence(x[first], y[first])
+        if i in folded_at:
+            r, r_low, floor, j, k, which = (a[folded_at[i]] for a in folded)
             # above the answer, and above the unfolded pairs' bound: folding both columns of a strong
             # monotone pair keeps them correlated, which says nothing the high-MI check does not
             if floor > float(q[-1]) and floor > floors[i]:

@@ -179,24 +179,38 @@ def high_mi_note(r: float, r_low: float, floor: float, upper: float, rho_max: fl
 FOLDED = "dependence the model does not read: "  # starts the note of the folded check
 
 
-def folded_dependence(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float, tuple[int, int, str]]:
-    """(r, r_low, model-free lower bound on MI in nats, (column of x, column of y, folded side))
-    of the strongest pair with one or both columns folded at the median
-    (:func:`mist.model.numpy_forward.folded_pair_r2`), its lower confidence end as
-    :func:`pair_correlation_bounds` gives it for 3 dim_x dim_y pairs. x (N, dim_x), y (N, dim_y)."""
+def folded_dependence(xs, ys) -> tuple[np.ndarray, ...]:
+    """For datasets (xs[i] (N_i, dim_x_i), ys[i] (N_i, dim_y_i)): the strongest pair with one or
+    both columns folded at the median (:func:`mist.model.numpy_forward.folded_pair_r2`, datasets
+    of one shape in one batch), as r, r_low (its lower confidence end as
+    :func:`pair_correlation_bounds` gives it for 3 dim_x dim_y pairs), the model-free lower bound
+    on MI in nats, the column of x, the column of y and the folded side (``FOLDED_SIDES``); each
+    (len(xs),)."""
+    from collections import defaultdict
+
     from mist.model.numpy_forward import folded_pair_r2
 
-    r2, j, k, which = folded_pair_r2(x, y)
-    _, r_low, floor, _ = pair_correlation_bounds(np.array([r2]), np.array([len(x)]), np.array([0]), 1,
-                                                 pairs=3 * x.shape[1] * y.shape[1])
-    return float(np.sqrt(r2)), float(r_low[0]), float(floor[0]), (j, k, which)
+    count = len(xs)
+    r2, j, k, side = np.zeros(count), np.zeros(count, dtype=np.intp), np.zeros(count, dtype=np.intp), \
+        np.zeros(count, dtype=np.intp)
+    groups = defaultdict(list)
+    for i, (x, y) in enumerate(zip(xs, ys)):
+        groups[(x.shape, y.shape)].append(i)
+    for members in groups.values():
+        r2[members], j[members], k[members], side[members] = folded_pair_r2(
+            np.stack([xs[i] for i in members]), np.stack([ys[i] for i in members]))
+    rows = np.array([len(x) for x in xs], dtype=np.intp)
+    pairs = np.array([3 * x.shape[1] * y.shape[1] for x, y in zip(xs, ys)])
+    _, r_low, floor, _ = pair_correlation_bounds(r2, rows, np.arange(count), count, pairs)
+    return np.sqrt(r2), r_low, floor, j, k, side
 
 
-def folded_note(r: float, r_low: float, floor: float, upper: float, columns: str, which: str, scale: float,
+def folded_note(r: float, r_low: float, floor: float, upper: float, columns: str, which: int, scale: float,
                 unit: str) -> str:
-    """The folded check's note: ``columns`` names the pair, ``which`` the folded side."""
-    folded = {"x": "the first folded at its median", "y": "the second folded at its median",
-              "both": "both folded at their medians"}[which]
+    """The folded check's note: ``columns`` names the pair, ``which`` the folded side (an index
+    of :data:`mist.model.numpy_forward.FOLDED_SIDES`: x, y or both)."""
+    folded = ("the first folded at its median", "the second folded at its median",
+              "both folded at their medians")[which]
     return (FOLDED + f"the normal scores of {columns}, {folded}, correlate at {r:.4f} (at least {r_low:.4f}), "
             f"so MI >= {floor / scale:.4f} {unit} for any distribution, above the answer's 90% interval (upper end "
             f"{upper / scale:.4f}): the dependence is not monotone (as in y = x^2 + noise), which the model does "

@@ -337,26 +337,31 @@ def folded_scores(columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return z, f
 
 
-def folded_pair_r2(x: np.ndarray, y: np.ndarray) -> tuple[float, int, int, str]:
-    """The largest squared normal-score correlation between a column of x and a column of y where
-    one or both are folded at their median (:func:`folded_scores`), and its pair: (r2, column of
-    x, column of y, which was folded: "x", "y" or "both"). x (N, dim_x), y (N, dim_y)."""
-    columns = _column_major(np.asarray(x)[None], np.asarray(y)[None])[0]
-    n, dim_x = columns.shape[1], np.shape(x)[-1]
-    z, f = folded_scores(columns)
-    best = (-1.0, 0, 0, "")
-    for which, a, b in (("x", f[:dim_x], z[dim_x:]), ("y", z[:dim_x], f[dim_x:]), ("both", f[:dim_x], f[dim_x:])):
-        r2 = (a @ b.T / n) ** 2
-        j, k = np.unravel_index(int(np.argmax(r2)), r2.shape)
-        if r2[j, k] > best[0]:
-            best = (float(r2[j, k]), int(j), int(k), which)
-    return best
+#: The side(s) folded in the pair :func:`folded_pair_r2` reports, by its code.
+FOLDED_SIDES = ("x", "y", "both")
+
+
+def folded_pair_r2(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """For each dataset, the largest squared normal-score correlation between a column of x and a
+    column of y where one or both are folded at their median (:func:`folded_scores`), and its
+    pair: (r2, column of x, column of y, folded side as an index of FOLDED_SIDES), each (B,).
+    x (B, N, dim_x), y (B, N, dim_y): datasets of one shape, ranked in one sort."""
+    columns = _column_major(x, y)
+    b, d, n = columns.shape
+    dim_x = np.shape(x)[-1]
+    z, f = (a.reshape(b, d, n) for a in folded_scores(columns.reshape(b * d, n)))
+    r2 = np.stack([a @ c.transpose(0, 2, 1) for a, c in ((f[:, :dim_x], z[:, dim_x:]), (z[:, :dim_x], f[:, dim_x:]),
+                                                          (f[:, :dim_x], f[:, dim_x:]))], axis=1) / n
+    r2 = (r2 * r2).reshape(b, -1)  # (B, 3 dim_x dim_y): side, column of x, column of y
+    best = r2.argmax(-1)
+    side, j, k = np.unravel_index(best, (3, dim_x, d - dim_x))
+    return r2[np.arange(b), best].astype(np.float64), j, k, side
 
 
 def folded_pairs_r2(values: np.ndarray, first, second) -> np.ndarray:
     """For the column pairs (first[k], second[k]) of one table (N, M): the largest of the three
-    squared correlations with one or both columns folded (:func:`folded_pair_r2` of each pair,
-    each column ranked once). Returns (P,)."""
+    squared correlations with one or both columns folded (as :func:`folded_pair_r2` gives each
+    pair, each column ranked once). Returns (P,)."""
     z, f = folded_scores(np.ascontiguousarray(np.asarray(values).T, dtype=np.float32))
     n = z.shape[1]
     first, second = np.asarray(first, dtype=np.intp), np.asarray(second, dtype=np.intp)
@@ -690,4 +695,4 @@ def _stamp(tensors) -> tuple:
 
 __all__ = ["NumpyForward", "numpy_forward_for", "supports", "state_shapes", "normal_scores", "column_normal_scores",
            "copula_summary", "pair_summary", "largest_pair_r2", "strongest_pair", "folded_scores", "folded_pair_r2",
-           "folded_pairs_r2", "standardize"]
+           "folded_pairs_r2", "FOLDED_SIDES", "standardize"]
