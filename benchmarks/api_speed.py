@@ -136,6 +136,19 @@ def print_folded_check(repeat: int = 60) -> None:
         y = x + rng.normal(size=(n, d))
         t_on, t_off = median_times([lambda: estimate(True), lambda: estimate(False)], repeat)
         print(f"{n:>6} {d:>3} {t_on * 1e3:>10.2f} {t_off * 1e3:>13.2f} {(t_on - t_off) * 1e3:>10.2f}", flush=True)
+    batch = sample_datasets("multi_normal-dense-base", 200, 4, 4, 1000, seed=1)
+    pairs = [(batch.x[i].numpy(), batch.y[i].numpy()) for i in range(1000)]
+
+    def many(on: bool):
+        mist.api.folded_dependence = folded if on else (lambda xs, ys: (np.zeros(len(xs)),) * 6)
+        try:
+            return mist.estimate_many(pairs, progress=False)
+        finally:
+            mist.api.folded_dependence = folded
+
+    t_on, t_off = median_times([lambda: many(True), lambda: many(False)], 3)
+    print(f"estimate_many, 1,000 datasets of n = 200, d = 4: {1000 / t_on:.0f} datasets/s with the folded check, "
+          f"{1000 / t_off:.0f} without")
 
 
 def print_startup(repeat: int = 3) -> None:
