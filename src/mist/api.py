@@ -13,10 +13,10 @@ import numpy as np
 from mist._validation import (_column_names, as_samples, check_choice, check_flag, check_level, check_xy,
                               distinct_counts, drop_constant_columns, exact_in_float32)
 from mist.errors import MistError, MistWarning
-from mist.range_checks import (BEYOND_RANGE, HIGH_MI_MIN_ROWS, HIGH_MI_Z, MAX_COLUMNS_PER_ROW, ROTATION_MODEL,
-                               ROTATION_MODEL_FIGURES, WIDE_MODEL, WIDE_MODEL_FIGURES, beyond_range, high_mi_note,
-                               FOLDED, asks_rotation_model, folded_dependence, folded_note, pair_correlation_bounds,
-                               past_default_range, range_notes,
+from mist.range_checks import (BEYOND_RANGE, FOLDED, HIGH_MI_MIN_ROWS, HIGH_MI_Z, MAX_COLUMNS_PER_ROW,
+                               ROTATION_MODEL, ROTATION_MODEL_FIGURES, WIDE_MODEL, WIDE_MODEL_FIGURES,
+                               asks_rotation_model, beyond_range, folded_dependence, folded_fires, folded_note,
+                               high_mi_note, pair_correlation_bounds, past_default_range, range_notes,
                                second_opinion_wins, training_range, wide_model_correlation, wider_model_hint)
 
 #: Rows per forward pass; larger datasets are split into order-independent subsets of at most
@@ -281,9 +281,11 @@ def _estimate_batch(pairs, *, model, level, quantiles, base, device, progress, l
             [x.shape[1] * y.shape[1] for x, y, _, _ in prepared]))
         answers = [_combine_passes(mean, quant, passes_of[i], rho, len(taus)) for i in range(len(prepared))]
         answered_by, replaced = _hand_off(model, device, prepared, passes_of, xs, ys, taus, pair_r, rho_max, answers)
-    # the folded check's statistics of every dataset at once, on the rows the model saw first (its first pass)
-    checked = [i for i, (x, _, _, discrete) in enumerate(prepared)
-               if passes_of[i] and x.shape[0] >= HIGH_MI_MIN_ROWS and not discrete]
+    # the model-free bounds need rows for a correlation to mean something, and continuous columns
+    bounded = [bool(passes_of[i]) and x.shape[0] >= HIGH_MI_MIN_ROWS and not discrete
+               for i, (x, _, _, discrete) in enumerate(prepared)]
+    # the folded check's statistics of every such dataset at once, on the rows the model saw first (its first pass)
+    checked = [i for i in range(len(prepared)) if bounded[i]]
     folded_at = {i: position for position, i in enumerate(checked)}
     folded = folded_dependence([xs[passes_of[i][0]] for i in checked], [ys[passes_of[i][0]] for i in checked])
     results = []
@@ -305,7 +307,7 @@ def _estimate_batch(pairs, *, model, level, quantiles, base, device, progress, l
                              f"dependence not aligned with the columns, such as mixtures of several columns, which "
                              f"{name_i} was trained on and {name} underestimates ({ROTATION_MODEL_FIGURES})"]
         lower_bound = None
-        if mine and n >= HIGH_MI_MIN_ROWS and not discrete:
+        if bounded[i]:
             lower_bound = floors[i] / scale
             text = high_mi_note(pair_r[i], pair_r_low[i], floors[i], float(q[-1]), rho_max_i, scale, unit,
                                 pair_r_high[i] if handed_wide else None,
@@ -333,11 +335,9 @@ def _estimate_batch(pairs, *, model, level, quantiles, base, device, progress, l
                 name_i = KSG_ANSWER
                 notes = notes + [text]
                 warnings.warn(text + ".", MistWarning, stacklevel=3)
-        if i in folded_at:
+        if bounded[i]:
             r, r_low, floor, j, k, which = (a[folded_at[i]] for a in folded)
-            # above the answer, and above the unfolded pairs' bound: folding both columns of a strong
-            # monotone pair keeps them correlated, which says nothing the high-MI check does not
-            if floor > float(q[-1]) and floor > floors[i]:
+            if folded_fires(floor, float(q[-1]), floors[i]):
                 labels_x, labels_y = column_labels[i]
                 text = folded_note(r, r_low, floor, float(q[-1]), f"x column {labels_x[j]} and y column {labels_y[k]}",
                                    which, scale, unit)
@@ -434,12 +434,12 @@ def _disagrees(model_free, upper):
 
 
 def _normal_scores(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each column's normal scores (as the model's input transform), float64: what KSG reads
-    here, so that its figures, like the model's, do not change under increasing maps of a column."""
-    from mist.model.numpy_forward import column_normal_scores
+    """Each column's normal scores (the model's input transform), float64: what KSG reads here,
+    so that its figures, like the model's, do not change under increasing maps of a column."""
+    from mist.model.numpy_forward import normal_scores
 
-    z = column_normal_scores(np.ascontiguousarray(np.hstack([x, y]).T, dtype=np.float32)[None])[0].T
-    return z[:, :x.shape[1]].astype(np.float64), z[:, x.shape[1]:].astype(np.float64)
+    z = normal_scores(np.hstack([x, y])[None])[0].astype(np.float64)
+    return z[:, :x.shape[1]], z[:, x.shape[1]:]
 
 
 def _cross_check(x: np.ndarray, y: np.ndarray) -> float | None:
@@ -680,7 +680,7 @@ def _column_pair_estimates(values: np.ndarray, first, second, *, model: str, dev
         r2 = folded_pairs_r2(values[subsets[0]], first[live], second[live])
         _, _, floor, _ = pair_correlation_bounds(r2, np.full(pairs, len(subsets[0])), np.arange(pairs), pairs, 3)
         plain = found.lower_bound[live]  # NaN where a column looks discrete: no check there either
-        fires = (floor > found.upper[live]) & (floor > plain)
+        fires = folded_fires(floor, found.upper[live], plain)
         found.folded[live] |= fires  # |=: WIDE_MODEL's pairs were checked against its answer already
         found.lower_bound[live] = np.where(fires, floor, plain)
     return found
@@ -722,13 +722,20 @@ def _warn_pairs(names: list[str], pairs: list[tuple[int, int]], marked, values, 
     return found
 
 
+def _warn_bounds(names: list[str], pairs: list[tuple[int, int]], estimates, flagged, scale: float, unit: str,
+                 message) -> dict:
+    """Warn about the pairs a check flags with a model-free lower bound (``flagged``: the bound,
+    NaN elsewhere), each listed as "estimate, at least bound"; returns {"a ~ b": that bound}."""
+    return _warn_pairs(names, pairs, np.flatnonzero(~np.isnan(flagged)), flagged, estimates, scale,
+                       lambda k: f"{estimates[k] / scale:.3f} {unit}, at least {flagged[k] / scale:.3f}", message)
+
+
 def _warn_beyond_range(names: list[str], pairs: list[tuple[int, int]], estimates, flagged, scale: float,
                        unit: str, listed_in: str = "") -> dict:
     """Warn about the pairs the high-MI check flags (``flagged``: their model-free lower bound,
     NaN elsewhere); returns {"a ~ b": that bound} of those pairs, in ``unit``."""
-    return _warn_pairs(
-        names, pairs, np.flatnonzero(~np.isnan(flagged)), flagged, estimates, scale,
-        lambda k: f"{estimates[k] / scale:.3f} {unit}, at least {flagged[k] / scale:.3f}",
+    return _warn_bounds(
+        names, pairs, estimates, flagged, scale, unit,
         lambda count, listed: f"{count} pair(s) correlate beyond the model's training data (normal scores correlated "
                               f"above {HIGH_MI_Z:g} standard errors past its largest, or a model-free lower bound above "
                               f"its interval): their MI is likely above the range it learned and their estimates too "
@@ -738,9 +745,8 @@ def _warn_beyond_range(names: list[str], pairs: list[tuple[int, int]], estimates
 def _warn_folded(names: list[str], pairs: list[tuple[int, int]], found: _PairEstimates, scale: float,
                  unit: str, listed_in: str = "") -> dict:
     """Warn about the pairs the folded check flags; returns {"a ~ b": its lower bound}, in ``unit``."""
-    return _warn_pairs(
-        names, pairs, np.flatnonzero(found.folded), found.lower_bound, found.estimate, scale,
-        lambda k: f"{found.estimate[k] / scale:.3f} {unit}, at least {found.lower_bound[k] / scale:.3f}",
+    return _warn_bounds(
+        names, pairs, found.estimate, np.where(found.folded, found.lower_bound, np.nan), scale, unit,
         lambda count, listed: f"{count} pair(s) show dependence the model does not read: with a column folded at its "
                               f"median their normal scores correlate so that a model-free lower bound lies above the "
                               f"interval (dependence that is not monotone, as in y = x^2 + noise); their estimates are "
@@ -806,9 +812,10 @@ def mi_matrix(data: Any, *, model: str = "default", base: float | None = None, d
     Pairs that correlate beyond the model's training data (the high-MI check of :func:`estimate`)
     are named in a warning and, with their model-free lower bounds, in
     ``table.attrs["beyond_range"]``; so are the pairs the folded check of :func:`estimate` flags
-    (dependence even in a column, such as y = x^2 + noise), in ``table.attrs["folded"]``. With ``check``, every pair with at least 100 rows and few
-    ties also gets the model-free cross-check of :func:`estimate` (one KSG call a pair, 1-2 ms
-    at n = 500): the model misses non-monotone dependence such as y = x^2 + noise. The pairs
+    (dependence even in a column, such as y = x^2 + noise), in ``table.attrs["folded"]``. With
+    ``check``, every pair with at least 100 rows and few ties also gets the model-free
+    cross-check of :func:`estimate` (one KSG call a pair, 1-2 ms at n = 500): the model misses
+    non-monotone dependence such as y = x^2 + noise. The pairs
     where KSG lies above the interval are answered by KSG, as in :func:`estimate`, and named in
     a warning and in ``table.attrs["cross_check"]`` (KSG's figure on the first rows).
     With ``model="default"``, pairs past the default's training range are answered by
@@ -844,7 +851,8 @@ def mi_pairs(data: Any, *, level: float = 0.9, model: str = "default", base: flo
     ``cross_check_above`` (True where KSG lies above the model's interval as in :func:`estimate`:
     dependence the model may miss; KSG answered those pairs), and ``model``, what answered
     (with ``model="default"``, ``WIDE_MODEL`` for pairs past the default's training range, as
-    in :func:`estimate`; ``"ksg"`` where the cross-check found the model's interval too low). ``attrs`` holds the ``unit``, ``level`` and ``model`` (the one asked for);
+    in :func:`estimate`; ``"ksg"`` where the cross-check found the model's interval too low).
+    ``attrs`` holds the ``unit``, ``level`` and ``model`` (the one asked for);
     flagged pairs are also named in a warning.
 
     Examples
@@ -891,9 +899,10 @@ def mutual_info_score(X: Any, y: Any, *, model: str = "default", check: bool = F
     ``functools.partial(mist.mutual_info_score, check=True)``), each feature also gets the
     model-free cross-check of :func:`estimate`: where KSG lies above the model's interval,
     KSG's (bias-corrected) figure is the score, and a warning names the feature. The model
-    misses non-monotone dependence, so without the check such a feature may rank too low. Features that correlate with ``y`` beyond the model's training data (the
-    high-MI check of :func:`estimate`, always on) are named in a warning: their scores may be
-    too low, though such features rank near the top anyway.
+    misses non-monotone dependence, so without the check such a feature may rank too low.
+    Features that correlate with ``y`` beyond the model's training data (the high-MI check of
+    :func:`estimate`, always on) are named in a warning: their scores may be too low, though
+    such features rank near the top anyway.
     """
     check_flag(check, "check")
     features, target = check_xy(as_samples(X, "X"), y)

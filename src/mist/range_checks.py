@@ -191,8 +191,8 @@ def folded_dependence(xs, ys) -> tuple[np.ndarray, ...]:
     from mist.model.numpy_forward import folded_pair_r2
 
     count = len(xs)
-    r2, j, k, side = np.zeros(count), np.zeros(count, dtype=np.intp), np.zeros(count, dtype=np.intp), \
-        np.zeros(count, dtype=np.intp)
+    r2 = np.zeros(count)
+    j, k, side = (np.zeros(count, dtype=np.intp) for _ in range(3))
     groups = defaultdict(list)
     for i, (x, y) in enumerate(zip(xs, ys)):
         groups[(x.shape, y.shape)].append(i)
@@ -203,6 +203,14 @@ def folded_dependence(xs, ys) -> tuple[np.ndarray, ...]:
     pairs = np.array([3 * x.shape[1] * y.shape[1] for x, y in zip(xs, ys)])
     _, r_low, floor, _ = pair_correlation_bounds(r2, rows, np.arange(count), count, pairs)
     return np.sqrt(r2), r_low, floor, j, k, side
+
+
+def folded_fires(floor, upper, plain_floor):
+    """The folded check's rule: its bound ``floor`` lies above the answer's CHECK_TAU quantile
+    ``upper`` and above the unfolded pairs' bound ``plain_floor`` (folding both columns of a
+    strong monotone pair keeps them correlated, which says nothing the high-MI check does not;
+    NaN, where there is no bound, never fires). Scalars or arrays."""
+    return (floor > upper) & (floor > plain_floor)
 
 
 def folded_note(r: float, r_low: float, floor: float, upper: float, columns: str, which: int, scale: float,

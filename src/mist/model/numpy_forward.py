@@ -116,6 +116,16 @@ def _tied_ranks(tied: np.ndarray) -> np.ndarray:
     return first + last
 
 
+def _tie_ranks(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the rows of sorted keys (R, N) that hold ties, twice the average rank at each sorted
+    position of those rows): ties are resolved only where there are some."""
+    tied = ordered[:, 1:] == ordered[:, :-1]
+    rows = np.flatnonzero(tied.any(-1))
+    if not rows.size:  # the usual case: skip the accumulations
+        return rows, np.zeros((0, ordered.shape[1]), dtype=np.intp)
+    return rows, _tied_ranks(tied[rows])
+
+
 def column_normal_scores(columns: np.ndarray) -> np.ndarray:
     """Per-column normal scores Phi^-1((rank + 1/2) / n), ties given their average rank.
 
@@ -126,10 +136,9 @@ def column_normal_scores(columns: np.ndarray) -> np.ndarray:
     table = _half_rank_scores(n)
     sorted_scores = np.empty((b * d, n), dtype=np.float32)
     sorted_scores[:] = table[::2]  # a copy, not a gather: twice as fast as indexing by ranks
-    tied = ordered[:, 1:] == ordered[:, :-1]
-    rows = np.flatnonzero(tied.any(-1))
+    rows, tied_ranks = _tie_ranks(ordered)
     if rows.size:  # average rank r sits at index 2r of the table
-        sorted_scores[rows] = table[_tied_ranks(tied[rows])]
+        sorted_scores[rows] = table[tied_ranks]
     return _scatter(order, sorted_scores).reshape(b, d, n)
 
 
@@ -139,10 +148,8 @@ def _sorted_twice_ranks(columns: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
     r, n = columns.shape
     order, ordered = _sort_columns(columns)
     twice_rank = np.broadcast_to(np.arange(0, 2 * n, 2, dtype=np.int32), (r, n)).copy()
-    tied = ordered[:, 1:] == ordered[:, :-1]
-    rows = np.flatnonzero(tied.any(-1))
-    if rows.size:
-        twice_rank[rows] = _tied_ranks(tied[rows])
+    rows, tied_ranks = _tie_ranks(ordered)
+    twice_rank[rows] = tied_ranks
     return order, twice_rank, rows
 
 
@@ -325,11 +332,14 @@ def folded_scores(columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     order, twice_rank, tied = _sorted_twice_ranks(columns)
     twice_rank = _scatter(order, twice_rank)  # one scatter; the scores below are gathers
     table = _half_rank_scores(n)  # index 2 r: the score of average rank r
-    distance = np.abs(twice_rank - np.int32(n - 1))  # m; its average rank among the folded values is m - 1/2
-    z, f = table[twice_rank], table[np.maximum(2 * distance - 1, 0)]
+
+    def fold(twice_rank):  # the table index of m = |2 r - (n - 1)|, whose average rank among folded values is m - 1/2
+        return np.maximum(2 * np.abs(twice_rank - np.int32(n - 1)) - 1, 0)
+
+    z, f = table[twice_rank], table[fold(twice_rank)]
     # untied columns all hold the same values, so one centre and scale serves them; tied ones their own
-    untied = np.arange(0, 2 * n, 2)
-    for scores, reference in ((z, table[untied]), (f, table[np.maximum(2 * np.abs(untied - (n - 1)) - 1, 0)])):
+    untied = np.arange(0, 2 * n, 2, dtype=np.int32)
+    for scores, reference in ((z, table[untied]), (f, table[fold(untied)])):
         scores -= reference.mean()
         scores *= 1.0 / reference.std()
         if tied.size:
