@@ -9,12 +9,17 @@ from mist.estimators.cca import canonical_correlations as numpy_canonical_correl
 from mist.estimators.cca import normal_scores as numpy_normal_scores
 
 SMALL = ModelConfig(cell_width=8, heads=2, blocks=1, inducing=4, stats_width=16, head_width=32, quantile_knots=4)
+PAIRS = ModelConfig(stats_width=16, head_width=32, quantile_knots=4, use_cells=False, use_pair_stats=True, pair_width=8)
 
 
-@pytest.fixture(scope="module")
-def network():
+@pytest.fixture(scope="module", params=["cells", "pairs"])
+def network(request):
     torch.manual_seed(0)
-    return MISTNetwork(SMALL).eval()
+    network = MISTNetwork(SMALL if request.param == "cells" else PAIRS).eval()
+    if request.param == "pairs":  # the pair branch starts at zero output: move it off zero
+        with torch.no_grad():
+            network.stats.pairs.into_column.weight.normal_(0, 0.3)
+    return network
 
 
 @pytest.fixture(scope="module")

@@ -52,7 +52,8 @@ def test_ties_agree_with_torch():
 
 
 @pytest.mark.parametrize("overrides", [{}, {"use_column_stats": False}, {"input_transform": "standardize"},
-                                       {"column_blocks": 1, "heads": 4, "quantile_knots": 1}])
+                                       {"column_blocks": 1, "heads": 4, "quantile_knots": 1},
+                                       {"use_pair_stats": True, "pair_width": 8}])
 def test_untrained_configs_agree_with_torch(overrides):
     torch.manual_seed(1)
     cfg = ModelConfig(**{"stats_width": 16, "head_width": 32, "quantile_knots": 4, "use_cells": False, **overrides})
@@ -150,14 +151,26 @@ def test_engine_rejects_a_state_that_does_not_fit():
         NumpyForward(cfg, {**state, "cells.embed.0.weight": state["trunk.2.weight"]})
 
 
-def test_pairs_of_columns_agree_with_one_pass_per_pair():
+def pair_network() -> MISTNetwork:
+    """An untrained network with the pair branch, every parameter moved off its initial value."""
+    torch.manual_seed(3)
+    network = MISTNetwork(ModelConfig(stats_width=16, head_width=32, quantile_knots=4, use_cells=False,
+                                      use_pair_stats=True, pair_width=8)).eval()
+    with torch.no_grad():
+        for p in network.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    return network
+
+
+@pytest.mark.parametrize("model", ["default", "pairs"])
+def test_pairs_of_columns_agree_with_one_pass_per_pair(model):
     rng = np.random.default_rng(5)
     values = rng.normal(size=(150, 6))
     values[:, 1] = values[:, 0] ** 3 + 0.3 * rng.normal(size=150)  # dependent, monotone-transformed
     values[:, 2] = np.round(values[:, 2])  # heavily tied
     values[:, 3] = np.abs(values[:, 0]) + 0.1 * rng.normal(size=150)  # uncorrelated yet dependent
     first, second = np.triu_indices(6, k=1)
-    engine = NumpyForward.from_network(load_model("default"))
+    engine = NumpyForward.from_network(load_model("default") if model == "default" else pair_network())
     mean, quantiles = engine.pairs(values, first, second, TAUS, chunk=4)  # several chunks
     for k, (i, j) in enumerate(zip(first, second)):
         ref_mean, ref_quantiles = engine(values[None, :, [i]], values[None, :, [j]], TAUS)

@@ -53,6 +53,33 @@ def test_wide_batches_go_past_the_published_strength():
         assert (batch.mi.min() > pair_max) == past
 
 
+def test_relation_batches_mix_relations_and_families():
+    cfg = StreamConfig(n_range=(40, 40), dim_range=(2, 2), prob_equal_dims=1.0, cells_per_batch=4000, min_batch=32,
+                       relation_fraction=0.5, relation_functions=20)
+    b = TrainingStream(cfg, seed=3).next_batch()
+    relations = np.array([f.startswith("relations") for f in b.families])
+    assert relations.sum() == 16 and len(set(np.array(b.families)[~relations])) == 16
+    assert torch.isfinite(b.x).all() and (b.mi[relations] >= 0).all()
+    again = TrainingStream(cfg, seed=3).next_batch()
+    assert torch.equal(b.x, again.x) and torch.equal(b.mi, again.mi)
+
+
+def test_a_network_gaining_the_pair_branch_starts_where_its_weights_were():
+    from mist.model import ModelConfig
+    from mist.training.loop import load_gaining_branches
+
+    torch.manual_seed(0)
+    cfg = ModelConfig(stats_width=16, head_width=32, quantile_knots=4, use_cells=False)
+    base = MISTNetwork(cfg).eval()
+    grown = MISTNetwork(ModelConfig(**{**cfg.to_dict(), "use_pair_stats": True, "pair_width": 8})).eval()
+    assert all(k.startswith("stats.pairs.") for k in load_gaining_branches(grown, base.state_dict()))
+    x = torch.randn(2, 50, 3)
+    y = x**2 + torch.randn(2, 50, 3)
+    assert torch.equal(grown(x, y).mean, base(x, y).mean)
+    with pytest.raises(ValueError, match="do not fit"):  # a missing part that is not a new branch
+        load_gaining_branches(grown, {k: v for k, v in base.state_dict().items() if not k.startswith("trunk.")})
+
+
 def test_pinball_loss_values():
     pred = torch.tensor([[1.0, 3.0]])
     target = torch.tensor([2.0])

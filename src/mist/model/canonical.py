@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 import torch
 
-from mist.model.config import MIN_SHRINKAGE
+from mist.model.config import INDEPENDENT_LOG_GAP, MIN_SHRINKAGE, PAIR_LAGS
 
 
 def row_counts(row_mask: torch.Tensor) -> torch.Tensor:
@@ -18,17 +18,13 @@ def row_counts(row_mask: torch.Tensor) -> torch.Tensor:
     return row_mask.sum(1).to(torch.float32)
 
 
-def normal_scores(values: torch.Tensor, row_mask: torch.Tensor) -> torch.Tensor:
-    """Per-column ranks -> standard-normal quantiles Phi^-1((rank + 1/2) / n), ties averaged.
-
-    Invariant to row order and to any strictly increasing map of a column, so asinh, half-cube,
-    wiggly and affine maps are undone exactly. Padded rows get 0.
-
-    Shape: (B, N, D) -> (B, N, D).
-    """
+def column_ranks(values: torch.Tensor, row_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Each column's 0-based average ranks among its real rows, its sort order and whether it
+    has ties: (rank (B, D, N), order (B, D, N), tied (B, D)). Padded rows sort last (their ranks
+    are meaningless). Shape of ``values``: (B, N, D)."""
     big = torch.finfo(values.dtype).max
     v = values.masked_fill(~row_mask[..., None], big).transpose(1, 2)  # (B, D, N); padding sorts last
-    ordered, order = torch.sort(v, dim=-1)
+    ordered, order = torch.sort(v, dim=-1, stable=True)
     # average rank of each run of equal values: one sort, then O(N) bookkeeping
     n_rows = v.shape[-1]
     starts = torch.ones_like(ordered, dtype=torch.bool)
@@ -38,11 +34,85 @@ def normal_scores(values: torch.Tensor, row_mask: torch.Tensor) -> torch.Tensor:
     first = torch.full_like(group, n_rows).scatter_reduce(-1, group, position, "amin")
     last = torch.zeros_like(group).scatter_reduce(-1, group, position, "amax")
     sorted_rank = (first.gather(-1, group) + last.gather(-1, group)).to(values.dtype) / 2.0
-    rank = torch.empty_like(sorted_rank).scatter_(-1, order, sorted_rank)  # 0-based average rank
+    rank = torch.empty_like(sorted_rank).scatter_(-1, order, sorted_rank)
+    real = position < row_counts(row_mask)[:, None, None]
+    tied = (~starts[..., 1:] & real[..., 1:]).any(-1)
+    return rank, order, tied
+
+
+def normal_scores(values: torch.Tensor, row_mask: torch.Tensor, ranks=None) -> torch.Tensor:
+    """Per-column ranks -> standard-normal quantiles Phi^-1((rank + 1/2) / n), ties averaged.
+
+    Invariant to row order and to any strictly increasing map of a column, so asinh, half-cube,
+    wiggly and affine maps are undone exactly. Padded rows get 0. ``ranks``: the
+    :func:`column_ranks` of ``values``, when already computed.
+
+    Shape: (B, N, D) -> (B, N, D).
+    """
+    rank, _, _ = column_ranks(values, row_mask) if ranks is None else ranks
     n = row_counts(row_mask).to(values.dtype)[:, None, None]
     scores = torch.special.ndtri((rank + 0.5) / n)
     scores = scores.transpose(1, 2)
     return scores.masked_fill(~row_mask[..., None], 0.0)
+
+
+def partner_ranks_in_order(rank: torch.Tensor, order: torch.Tensor, tied: torch.Tensor, sources: slice,
+                           partners: slice) -> torch.Tensor:
+    """The ranks of each partner column, read in the sorted order of each source column:
+    (B, S, T, N). Within a run of ties in the source column, rows follow the partner's rank,
+    so the result depends on the rows' content only, never on their input order."""
+    b, _, n = rank.shape
+    o, r = order[:, sources], rank[:, partners]
+    s, t = o.shape[1], r.shape[1]
+    g = r[:, None].expand(b, s, t, n).gather(-1, o[:, :, None].expand(b, s, t, n))
+    for i, j in tied[:, sources].nonzero().tolist():  # rare: discrete-valued columns
+        key = rank[i, sources][j][None, :] * (4.0 * n + 4.0) + r[i]  # (T, N): source rank first
+        g[i, j] = r[i].gather(-1, torch.sort(key, dim=-1, stable=True).indices)
+    return g
+
+
+def lag_statistics(g: torch.Tensor, n: torch.Tensor, lags: tuple[int, ...] = PAIR_LAGS) -> torch.Tensor:
+    """mean over i of log(max(|g[i + l] - g[i]|, 1/2) / n) - INDEPENDENT_LOG_GAP for each lag l:
+    how far apart the partner's ranks of rows l apart in the source's order lie, on a log scale.
+
+    Without dependence neighbours in one column are strangers in the other (about 0); the
+    stronger the dependence of any shape, the closer they stay (negative). It is a
+    nearest-neighbour statistic of the pair on the rank grid: with x's order as the neighbour
+    search, it reads the spread of y given x at the scale of l neighbours, at O(N) a pair.
+    g (B, S, T, N) from :func:`partner_ranks_in_order`, n (B,) real rows -> (B, S, T, len(lags));
+    a lag with no pair of real rows gives 0.
+    """
+    b, s, t, n_max = g.shape
+    n = n.to(g.dtype)
+    full = bool((n == n_max).all())  # no padded rows: no masks (the training batches)
+    log_n = torch.log(n)[:, None, None]
+    out = []
+    for lag in lags:
+        if lag >= n_max:
+            out.append(g.new_zeros(b, s, t))
+            continue
+        gap = (g[..., lag:] - g[..., :-lag]).abs_().clamp_min_(0.5).log_()
+        if full:
+            out.append(gap.mean(-1) - log_n - INDEPENDENT_LOG_GAP)
+            continue
+        valid = torch.arange(lag, n_max, device=g.device)[None, :] < n[:, None]  # (B, N - lag): row i + lag is real
+        count = (n - lag).clamp_min(0)[:, None, None]
+        mean = (gap * valid[:, None, None, :]).sum(-1) / count.clamp_min(1) - log_n - INDEPENDENT_LOG_GAP
+        out.append(torch.where(count > 0, mean, torch.zeros_like(mean)))
+    return torch.stack(out, dim=-1)
+
+
+def pair_lags(values: torch.Tensor, row_mask: torch.Tensor, dim_x: int, ranks=None,
+              lags: tuple[int, ...] = PAIR_LAGS) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`lag_statistics` of every (X column, Y column) pair in both directions: (X sorted,
+    Y's ranks) (B, dim_x, dim_y, L) and (Y sorted, X's ranks) (B, dim_y, dim_x, L). Depends on
+    the ranks only, so ``values`` may be raw or normal scores; (B, N, D). ``ranks``: their
+    :func:`column_ranks`, when already computed."""
+    rank, order, tied = column_ranks(values, row_mask) if ranks is None else ranks
+    n = row_counts(row_mask)
+    xs, ys = slice(0, dim_x), slice(dim_x, values.shape[-1])
+    return (lag_statistics(partner_ranks_in_order(rank, order, tied, xs, ys), n, lags),
+            lag_statistics(partner_ranks_in_order(rank, order, tied, ys, xs), n, lags))
 
 
 def standardize(values: torch.Tensor, row_mask: torch.Tensor, clip: float = 8.0) -> torch.Tensor:

@@ -26,6 +26,11 @@ class ModelConfig:
     use_stats: bool = True
     use_column_stats: bool = True
     column_blocks: int = 2
+    # pair statistics (:func:`mist.model.canonical.pair_lags`): every (X column, Y column) pair's
+    # nearest-neighbour gaps on the rank grid, read by a pair network and pooled into each
+    # column's token; they see dependence of any shape, where correlations see monotone only
+    use_pair_stats: bool = False
+    pair_width: int = 32
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -47,6 +52,12 @@ class ModelConfig:
 #: unchanged to the bit when it was added.
 MIN_SHRINKAGE = 1e-4
 
+#: Lags of the pair statistics (:func:`mist.model.canonical.pair_lags`), in rows of the sorted column.
+PAIR_LAGS = (1, 2, 4, 8, 16, 32)
+#: E log|U - V| for independent uniform U, V: the pair statistics are reported as the difference
+#: from it, so independent columns give about 0.
+INDEPENDENT_LOG_GAP = -1.5
+
 #: Width of :func:`shape_features`.
 CONTEXT_WIDTH = 6
 
@@ -61,4 +72,5 @@ def shape_features(n, dim_x: int, dim_y: int, log, sqrt) -> list:
             (dim_x + dim_y) / n, 1.0 / n * 10.0, sqrt(1.0 / n)]
 
 
-__all__ = ["ModelConfig", "INPUT_TRANSFORMS", "CONTEXT_WIDTH", "MIN_SHRINKAGE", "shape_features"]
+__all__ = ["ModelConfig", "INPUT_TRANSFORMS", "CONTEXT_WIDTH", "MIN_SHRINKAGE", "PAIR_LAGS", "INDEPENDENT_LOG_GAP",
+           "shape_features"]

@@ -23,13 +23,15 @@ from torch import nn
 
 from mist.model.blocks import AttentionPool, FeedForward, InducedSetAttention
 from mist.model.canonical import (
+    column_ranks,
     copula_summary,
     gaussian_mi_from_correlations,
     normal_scores,
+    pair_lags,
     row_counts,
     standardize,
 )
-from mist.model.config import CONTEXT_WIDTH, INPUT_TRANSFORMS, ModelConfig, shape_features
+from mist.model.config import CONTEXT_WIDTH, INPUT_TRANSFORMS, PAIR_LAGS, ModelConfig, shape_features
 
 class ModelOutput(NamedTuple):
     mean: torch.Tensor  # (B,) point estimate, nats
@@ -129,6 +131,32 @@ class ColumnAttention(nn.Module):
         return c + self.ff(self.norm_ff(c))
 
 
+class PairBranch(nn.Module):
+    """Every (X column, Y column) pair's lag statistics, seen from each column: a shared network
+    reads (own order -> partner's gaps, partner's order -> own gaps, context) and each column
+    pools its pairs by mean and max. X and Y columns go through the same weights, so swapping
+    the sides changes nothing. Returns (B, D, W), to be added to the column tokens; its last
+    layer starts at zero, so a network gaining this branch starts where it was."""
+
+    def __init__(self, pair_width: int, width: int, context_width: int, lags: int = len(PAIR_LAGS)):
+        super().__init__()
+        self.pair = nn.Sequential(nn.Linear(2 * lags + context_width, pair_width), nn.GELU(),
+                                  nn.Linear(pair_width, pair_width), nn.GELU())
+        self.into_column = nn.Linear(2 * pair_width, width)
+        nn.init.zeros_(self.into_column.weight)
+        nn.init.zeros_(self.into_column.bias)
+
+    def forward(self, xy: torch.Tensor, yx: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        """xy (B, dx, dy, L): X sorted, Y's gaps; yx (B, dy, dx, L): Y sorted, X's gaps."""
+        pooled = []
+        for own, other in ((xy, yx.transpose(1, 2)), (yx, xy.transpose(1, 2))):
+            b, s, t, _ = own.shape
+            feats = torch.cat([own, other, context[:, None, None, :].expand(b, s, t, -1)], dim=-1)
+            e = self.pair(feats)  # (B, S, T, W)
+            pooled.append(torch.cat([e.mean(2), e.amax(2)], dim=-1))
+        return self.into_column(torch.cat(pooled, dim=1))
+
+
 class StatsBranch(nn.Module):
     """DeepSets over the canonical correlations of the normal scores and of their squares, and
     (optionally) over per-column correlation summaries.
@@ -147,9 +175,12 @@ class StatsBranch(nn.Module):
         if cfg.use_column_stats:
             self.columns = nn.Sequential(nn.Linear(14 + context_width, w), nn.GELU(), nn.Linear(w, w))
             self.column_attention = nn.ModuleList(ColumnAttention(w, cfg.heads) for _ in range(cfg.column_blocks))
+        self.pairs = PairBranch(cfg.pair_width, w, context_width) if cfg.use_pair_stats else None
+        if self.pairs is not None and self.columns is None:
+            raise ValueError("use_pair_stats needs use_column_stats (pairs are pooled into column tokens)")
         self.out_width = (4 if cfg.use_column_stats else 2) * w
 
-    def forward(self, z: torch.Tensor, row_mask: torch.Tensor, dim_x: int, context: torch.Tensor):
+    def forward(self, z: torch.Tensor, row_mask: torch.Tensor, dim_x: int, context: torch.Tensor, ranks=None):
         # statistics in float32 even under bf16 autocast: correlations need the precision
         with torch.autocast(z.device.type, enabled=False):
             z = z.float()
@@ -169,6 +200,8 @@ class StatsBranch(nn.Module):
         if self.columns is not None:
             cf = torch.cat([cf, context[:, None, :].expand(-1, cf.shape[1], -1)], dim=-1)
             c = self.columns(cf)
+            if self.pairs is not None:
+                c = c + self.pairs(*pair_lags(z, row_mask, dim_x, ranks), context)
             for block in self.column_attention:
                 c = block(c, dim_x)
             parts += [c.sum(1) / 16.0, c.mean(1)]
@@ -236,10 +269,10 @@ class MISTNetwork(nn.Module):
         """Shape features (B, CONTEXT_WIDTH) of :func:`mist.model.config.shape_features`."""
         return torch.stack(shape_features(row_counts(row_mask), dim_x, dim_y, torch.log, torch.sqrt), dim=-1)
 
-    def canonicalize(self, xy: torch.Tensor, row_mask: torch.Tensor) -> torch.Tensor:
+    def canonicalize(self, xy: torch.Tensor, row_mask: torch.Tensor, ranks=None) -> torch.Tensor:
         """The input transform of the config: normal scores ("rank") or standardised values."""
         if self.config.input_transform == "rank":
-            return normal_scores(xy, row_mask)
+            return normal_scores(xy, row_mask, ranks)
         return standardize(xy, row_mask)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor, row_mask: torch.Tensor | None = None,
@@ -247,12 +280,17 @@ class MISTNetwork(nn.Module):
         b, n, dim_x = x.shape
         if row_mask is None:
             row_mask = torch.ones(b, n, dtype=torch.bool, device=x.device)
-        z = self.canonicalize(torch.cat([x, y], dim=-1).to(torch.float32), row_mask)
-        return self.forward_canonical(z, row_mask, dim_x, tau)
+        xy = torch.cat([x, y], dim=-1).to(torch.float32)
+        # one sort serves the normal scores and the pair statistics
+        ranks = column_ranks(xy, row_mask) if self.config.use_pair_stats else None
+        z = self.canonicalize(xy, row_mask, ranks)
+        return self.forward_canonical(z, row_mask, dim_x, tau, ranks)
 
     def forward_canonical(self, z: torch.Tensor, row_mask: torch.Tensor, dim_x: int,
-                          tau: torch.Tensor | None = None) -> ModelOutput:
-        """Forward from already-canonicalised cells z (B, N, dim_x + dim_y), X columns first."""
+                          tau: torch.Tensor | None = None, ranks=None) -> ModelOutput:
+        """Forward from already-canonicalised cells z (B, N, dim_x + dim_y), X columns first;
+        ``ranks``: the input's :func:`~mist.model.canonical.column_ranks` (else z's, which
+        are the same for normal scores)."""
         b = z.shape[0]
         dim_y = z.shape[-1] - dim_x
         ctx = self.context(row_mask, dim_x, dim_y)
@@ -262,7 +300,7 @@ class MISTNetwork(nn.Module):
             parts.append(self.cells(z, row_mask, dim_x))
         if self.stats is not None:
             # X <-> Y symmetric: canonical correlations do not depend on which side is which
-            feats, cca_mi = self.stats(z, row_mask, dim_x, ctx)
+            feats, cca_mi = self.stats(z, row_mask, dim_x, ctx, ranks)
             parts.append(feats)
             offset = offset + self.offset_scale * cca_mi
         h = self.trunk(torch.cat(parts, dim=-1))

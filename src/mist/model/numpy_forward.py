@@ -34,18 +34,16 @@ import contextlib
 import contextvars
 import itertools
 import math
-import sys
 import weakref
 from functools import lru_cache
 
 import numpy as np
 from scipy.linalg import lapack
-from scipy.special import ndtri
 
 from mist.model.config import CONTEXT_WIDTH, MIN_SHRINKAGE, ModelConfig, shape_features
+from mist.model.ranks import half_rank_scores, scatter_rows, sorted_twice_ranks, column_normal_scores
+from mist.model.lags import PAIR_LAGS, pair_lag_statistics, table_pair_lags
 
-# the two 32-bit halves of a uint64 in memory: (low word, high word)
-_LOW, _HIGH = (0, 1) if sys.byteorder == "little" else (1, 0)
 #: Up to this many (B) correlation matrices, the linear algebra loops over direct LAPACK calls;
 #: above, NumPy's batched routines win (one set-up for the whole batch).
 LAPACK_LOOP_MAX = 8
@@ -74,92 +72,14 @@ def state_shapes(config: ModelConfig) -> dict[str, tuple[int, ...]]:
             shapes |= linear(f"{name}.qkv", w, 3 * w) | linear(f"{name}.out", w, w)
             shapes |= linear(f"{name}.ff.0", w, 2 * w) | linear(f"{name}.ff.2", 2 * w, w)
             shapes[f"{name}.side_bias"] = (config.heads, 2)
+    if config.use_pair_stats:
+        pw = config.pair_width
+        shapes |= linear("stats.pairs.pair.0", 2 * len(PAIR_LAGS) + c, pw) | linear("stats.pairs.pair.2", pw, pw)
+        shapes |= linear("stats.pairs.into_column", 2 * pw, w)
     stats_out = (4 if config.use_column_stats else 2) * w
     shapes |= linear("trunk.0", c + stats_out, hw) | linear("trunk.2", hw, hw) | linear("mean_head", hw, 1)
     shapes |= linear("quantile_head.net.0", hw, hw) | linear("quantile_head.net.2", hw, 2 + config.quantile_knots)
     return shapes
-
-
-@lru_cache(maxsize=64)
-def _half_rank_scores(n: int) -> np.ndarray:
-    """Phi^-1((r + 1/2) / n) for every average rank r = 0, 1/2, 1, ..., n - 1 (index 2r)."""
-    return ndtri((np.arange(2 * n - 1) / 2.0 + 0.5) / n).astype(np.float32)
-
-
-def _sort_columns(columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sort each row of a float32 array (R, N): (order, sorted-value keys), both uint32 (R, N).
-
-    One sort of uint64 keys (an order-preserving integer image of the value in the high 32 bits,
-    the position in the low bits) instead of an argsort: about twice as fast, and equal values
-    stay equal (-0.0 is first made +0.0).
-    """
-    bits = (columns + np.float32(0.0)).view(np.int32)
-    packed = (bits ^ ((bits >> 31) | np.int32(-(2**31)))).view(np.uint32).astype(np.uint64)
-    packed <<= np.uint64(32)
-    packed |= np.arange(columns.shape[-1], dtype=np.uint64)
-    packed.sort(axis=-1)
-    words = packed.view(np.uint32).reshape(*packed.shape, 2)
-    return words[..., _LOW], words[..., _HIGH]
-
-
-def _tied_ranks(tied: np.ndarray) -> np.ndarray:
-    """Twice the average rank at each sorted position, (R, N), from tied (R, N - 1): whether
-    each sorted value equals the next."""
-    r, n = tied.shape[0], tied.shape[1] + 1
-    position = np.broadcast_to(np.arange(n), (r, n))
-    starts = np.ones((r, n), dtype=bool)
-    starts[:, 1:] = ~tied
-    ends = np.ones((r, n), dtype=bool)
-    ends[:, :-1] = ~tied
-    first = np.maximum.accumulate(np.where(starts, position, 0), axis=-1)
-    last = np.minimum.accumulate(np.where(ends, position, n - 1)[:, ::-1], axis=-1)[:, ::-1]
-    return first + last
-
-
-def _tie_ranks(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(the rows of sorted keys (R, N) that hold ties, twice the average rank at each sorted
-    position of those rows): ties are resolved only where there are some."""
-    tied = ordered[:, 1:] == ordered[:, :-1]
-    rows = np.flatnonzero(tied.any(-1))
-    if not rows.size:  # the usual case: skip the accumulations
-        return rows, np.zeros((0, ordered.shape[1]), dtype=np.intp)
-    return rows, _tied_ranks(tied[rows])
-
-
-def column_normal_scores(columns: np.ndarray) -> np.ndarray:
-    """Per-column normal scores Phi^-1((rank + 1/2) / n), ties given their average rank.
-
-    Column-major: (B, D, N) float32 -> (B, D, N) float32.
-    """
-    b, d, n = columns.shape
-    order, ordered = _sort_columns(columns.reshape(b * d, n))
-    table = _half_rank_scores(n)
-    sorted_scores = np.empty((b * d, n), dtype=np.float32)
-    sorted_scores[:] = table[::2]  # a copy, not a gather: twice as fast as indexing by ranks
-    rows, tied_ranks = _tie_ranks(ordered)
-    if rows.size:  # average rank r sits at index 2r of the table
-        sorted_scores[rows] = table[tied_ranks]
-    return _scatter(order, sorted_scores).reshape(b, d, n)
-
-
-def _sorted_twice_ranks(columns: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(order, 2 x average rank at each sorted position, the rows with ties) of each row of
-    (R, N): the sort of :func:`_sort_columns`, ties resolved only in the rows that have them."""
-    r, n = columns.shape
-    order, ordered = _sort_columns(columns)
-    twice_rank = np.broadcast_to(np.arange(0, 2 * n, 2, dtype=np.int32), (r, n)).copy()
-    rows, tied_ranks = _tie_ranks(ordered)
-    twice_rank[rows] = tied_ranks
-    return order, twice_rank, rows
-
-
-def _scatter(order: np.ndarray, sorted_values: np.ndarray) -> np.ndarray:
-    """Values given in each row's sorted order (R, N) back in row order, through flat indices
-    (several times faster than put_along_axis)."""
-    r, n = order.shape
-    out = np.empty(r * n, dtype=sorted_values.dtype)
-    out[order + np.arange(0, r * n, n)[:, None]] = sorted_values
-    return out.reshape(r, n)
 
 
 def normal_scores(values: np.ndarray) -> np.ndarray:
@@ -329,9 +249,9 @@ def folded_scores(columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     itself. Folding makes a relation even in the column (y = x^2: |x| and y) monotone; the
     model, reading rank and squared-rank correlations, does not see such relations."""
     d, n = columns.shape
-    order, twice_rank, tied = _sorted_twice_ranks(columns)
-    twice_rank = _scatter(order, twice_rank)  # one scatter; the scores below are gathers
-    table = _half_rank_scores(n)  # index 2 r: the score of average rank r
+    order, twice_rank, tied = sorted_twice_ranks(columns)
+    twice_rank = scatter_rows(order, twice_rank)  # one scatter; the scores below are gathers
+    table = half_rank_scores(n)  # index 2 r: the score of average rank r
 
     def fold(twice_rank):  # the table index of m = |2 r - (n - 1)|, whose average rank among folded values is m - 1/2
         return np.maximum(2 * np.abs(twice_rank - np.int32(n - 1)) - 1, 0)
@@ -605,8 +525,9 @@ class NumpyForward:
         b, d, n = columns.shape
         dim_x = np.shape(x)[-1]
         canonical, summary = _statistics(columns, dim_x, self.config.input_transform)
+        lags = pair_lag_statistics(columns, dim_x) if self.config.use_pair_stats else None
         # column 0 of a column's summary is its largest squared correlation with the other side
-        return (*self._head(canonical, summary, n, dim_x, d - dim_x, taus), summary[:b, :, 0].max(-1))
+        return (*self._head(canonical, summary, n, dim_x, d - dim_x, taus, lags), summary[:b, :, 0].max(-1))
 
     def pairs(self, values: np.ndarray, first, second, taus=None, chunk: int = 256, *,
               with_pair_r2: bool = False) -> tuple:
@@ -624,8 +545,10 @@ class NumpyForward:
             columns = np.ascontiguousarray(np.asarray(values).T, dtype=np.float32)[None]
             z = (column_normal_scores(columns) if self.config.input_transform == "rank" else standardize(columns))[0]
             stats = [pair_summary(v, first, second) for v in (z, z * z - 1.0)]  # scores, squared scores
+            lags = table_pair_lags(columns[0], first, second) if self.config.use_pair_stats else None
             outputs = [self._head(np.concatenate([c[start:start + chunk] for c, _ in stats]),
-                                  np.concatenate([m[start:start + chunk] for _, m in stats]), n, 1, 1, taus)
+                                  np.concatenate([m[start:start + chunk] for _, m in stats]), n, 1, 1, taus,
+                                  None if lags is None else tuple(v[start:start + chunk] for v in lags))
                        for start in range(0, len(first), chunk)]
         mean = np.concatenate([m for m, _ in outputs]) if outputs else np.zeros(0)
         quantiles = None
@@ -633,9 +556,23 @@ class NumpyForward:
             quantiles = np.concatenate([q for _, q in outputs]) if outputs else np.zeros((0, len(taus)))
         return (mean, quantiles, stats[0][1][:, 0, 0]) if with_pair_r2 else (mean, quantiles)
 
-    def _head(self, canonical, summary, n, dim_x, dim_y, taus):
-        """Everything after the copula statistics of B datasets of one shape: canonical (2B, k)
-        and column summaries (2B, D, 7), scores' first and squared scores' second."""
+    def _pairs(self, lags, ctx) -> np.ndarray:
+        """The pair branch (:class:`mist.model.network.PairBranch`): lags = (xy (B, dx, dy, L),
+        yx (B, dy, dx, L)) -> what it adds to the column tokens (B, D, W)."""
+        xy, yx = lags
+        pooled = []
+        for own, other in ((xy, yx.transpose(0, 2, 1, 3)), (yx, xy.transpose(0, 2, 1, 3))):
+            b, s, t, _ = own.shape
+            feats = np.concatenate([own, other, np.broadcast_to(ctx[:, None, None, :], (b, s, t, CONTEXT_WIDTH))],
+                                   axis=-1)
+            e = self._mlp(feats, "stats.pairs.pair", final_gelu=True)
+            pooled.append(np.concatenate([e.mean(2), e.max(2)], axis=-1))
+        return self._linear(np.concatenate(pooled, axis=1), "stats.pairs.into_column")
+
+    def _head(self, canonical, summary, n, dim_x, dim_y, taus, lags=None):
+        """Everything after the statistics of B datasets of one shape: canonical (2B, k) and
+        column summaries (2B, D, 7), scores' first and squared scores' second; the pair lags
+        (:func:`mist.model.lags.pair_lag_statistics`) for a network with the pair branch."""
         b = canonical.shape[0] // 2
         d = dim_x + dim_y
         ctx = np.broadcast_to(_context_row(n, dim_x, dim_y), (b, CONTEXT_WIDTH))
@@ -651,6 +588,8 @@ class NumpyForward:
             cf = np.concatenate([summary[:b], summary[b:], np.broadcast_to(ctx[:, None, :], (b, d, CONTEXT_WIDTH))],
                                 axis=-1)
             c = self._mlp(cf, "stats.columns", final_gelu=False)
+            if self.config.use_pair_stats:
+                c = c + self._pairs(lags, ctx)
             for i in range(self.config.column_blocks):
                 c = self._column_attention(c, dim_x, f"stats.column_attention.{i}")
             parts += [c.sum(1) / 16.0, c.mean(1)]

@@ -24,7 +24,7 @@ from mist.training.stream import TrainingStream
 
 VALIDATION_TAUS = (0.05, 0.25, 0.5, 0.75, 0.95)
 LOG_FIELDS = ["step", "datasets", "wall_s", "lr", "loss", "mse", "pinball", "datasets_per_s",
-              "val_mse", "val_mae", "val_coverage_err"]
+              "val_mse", "val_mae", "val_coverage_err", "val_relations_mse", "val_relations_coverage90"]
 
 
 def pinball_loss(pred: torch.Tensor, target: torch.Tensor, tau: torch.Tensor) -> torch.Tensor:
@@ -47,6 +47,36 @@ def validation_set(seed: int = 20251, repeats: int = 3, n_values: tuple[int, ...
     return paper_grid("train", seed=seed, repeats=repeats, n_values=tuple(n_values))
 
 
+def relation_validation_set(seed: int = 20252, per_shape: int = 4):
+    """Fresh datasets of the training relations (mist.distributions.relations, split "train",
+    functions from another bank than training's), n in {50, 200, 1000}, 1-16 columns a side:
+    3 x 15 shapes x ``per_shape`` datasets, as (xs, ys, mi)."""
+    from mist.distributions.relations import build_relation_banks, sample_relation_dataset
+
+    rng = np.random.default_rng(seed)
+    banks = build_relation_banks(np.random.default_rng(seed + 1), fourier=200, bumps=10, kinks=10)
+    xs, ys, mi = [], [], []
+    for n in (50, 200, 1000):
+        for dim_x in (1, 2, 4, 8, 16):
+            for dim_y in {1, dim_x, min(16, 2 * dim_x)}:
+                for _ in range(per_shape):
+                    d = sample_relation_dataset(n, dim_x, dim_y, rng, split="train", banks=banks)
+                    xs.append(d.x)
+                    ys.append(d.y)
+                    mi.append(d.mi)
+    return xs, ys, np.array(mi)
+
+
+def validate_relations(network: MISTNetwork, relations) -> dict:
+    xs, ys, mi = relations
+    was_training = network.training
+    network.eval()
+    mean, quant = predict_many(network, xs, ys, (0.05, 0.95))
+    network.train(was_training)
+    held = (quant[:, 0] <= mi) & (mi <= quant[:, 1])
+    return {"val_relations_mse": float(np.mean((mean - mi) ** 2)), "val_relations_coverage90": float(held.mean())}
+
+
 def validate(network: MISTNetwork, grid) -> dict:
     was_training = network.training
     network.eval()
@@ -55,6 +85,22 @@ def validate(network: MISTNetwork, grid) -> dict:
     coverage = (grid.mi[:, None] <= quant).mean(0)
     return {"val_mse": float(np.mean((mean - grid.mi) ** 2)), "val_mae": float(np.mean(np.abs(mean - grid.mi))),
             "val_coverage_err": float(np.max(np.abs(coverage - np.array(VALIDATION_TAUS))))}
+
+
+#: Modules a network may gain over the weights it starts from; each starts with zero output.
+NEW_BRANCHES = ("stats.pairs.",)
+
+
+def load_gaining_branches(network: nn.Module, state: dict) -> list[str]:
+    """Load ``state`` into ``network``, which may hold branches the state lacks (NEW_BRANCHES):
+    those keep their initial values, whose output is zero, so the network computes what the
+    state's network computed. Returns the names left at their initial values."""
+    missing, unexpected = network.load_state_dict(state, strict=False)
+    wrong = [k for k in missing if not k.startswith(NEW_BRANCHES)]
+    if wrong or unexpected:
+        raise ValueError(f"the initial weights do not fit this architecture: missing {wrong[:5]}, "
+                         f"unexpected {list(unexpected)[:5]}")
+    return list(missing)
 
 
 def _distributed() -> tuple[int, int]:
@@ -93,7 +139,7 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, resume: str | Path | None = 
         from mist.model.serialization import load_model_file
 
         loaded, init_card = load_model_file(init_weights)
-        network.load_state_dict(loaded.state_dict())
+        load_gaining_branches(network, loaded.state_dict())
         seen = init_card.get("training", {})
         lineage = {"model": init_card.get("name", str(init_weights)),
                    "datasets_seen_total": int(seen.get("datasets_seen_total", seen.get("datasets_seen", 0)))}
@@ -110,6 +156,7 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, resume: str | Path | None = 
     if world > 1:
         model = nn.parallel.DistributedDataParallel(network, device_ids=[device.index] if device.type == "cuda" else None)
     grid = validation_set(repeats=cfg.val_repeats, n_values=cfg.val_n_values) if rank == 0 and cfg.val_every else None
+    relations = relation_validation_set() if grid is not None and cfg.stream.relation_fraction > 0 else None
     log_path = out_dir / "log.csv"
     if rank == 0:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -159,6 +206,8 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, resume: str | Path | None = 
                        "datasets_per_s": round(rate, 1)}
                 if grid is not None and (step % cfg.val_every == 0 or step == cfg.steps):
                     row.update(validate(network, grid))
+                    if relations is not None:
+                        row.update(validate_relations(network, relations))
                     bar.note(f"step {step}: val MSE {row['val_mse']:.3f}, max coverage error {row['val_coverage_err']:.3f}")
                 writer.writerow({k: row.get(k, "") for k in LOG_FIELDS})
                 log_file.flush()
@@ -175,6 +224,8 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, resume: str | Path | None = 
         _save(out_dir, network, optimizer, stream, cfg, step, datasets_seen, wall, world, lineage)
         if grid is not None:
             summary.update(validate(network, grid))
+        if relations is not None:
+            summary.update(validate_relations(network, relations))
         log_file.close()
         save_model(network, out_dir / "model", training_card(cfg, summary, stream))
     return TrainResult(summary, network)
@@ -210,7 +261,8 @@ def training_card(cfg: TrainConfig, summary: dict, stream: TrainingStream) -> di
             "datasets_seen": summary["datasets"], "wall_s": summary["wall_s"], "device": summary["device"],
             "hardware": hardware, "cpu_threads": torch.get_num_threads(), "world_size": summary["world_size"],
             "torch": torch.__version__, "config": cfg.to_dict(),
-            "validation": {k: summary[k] for k in ("val_mse", "val_mae", "val_coverage_err") if k in summary},
+            "validation": {k: summary[k] for k in ("val_mse", "val_mae", "val_coverage_err", "val_relations_mse",
+                                                   "val_relations_coverage90") if k in summary},
             "validation_set": f"paper_grid('train', seed=20251, repeats={cfg.val_repeats}, n_values={tuple(cfg.val_n_values)})",
             **history,
         },

@@ -43,8 +43,9 @@ class TrainConfig:
 
 
 def preset(name: str) -> TrainConfig:
-    """``smoke`` (seconds, for tests), ``tiny`` (2 CPU cores, about an hour), ``small`` (one GPU,
-    statistics only), ``base`` (one GPU, with the cell trunk)."""
+    """``smoke`` (seconds, for tests), ``tiny`` (2 CPU cores, about an hour), ``pairs`` (tiny with
+    the pair branch, on the relations too), ``small`` (one GPU, statistics only), ``base`` (one GPU,
+    with the cell trunk)."""
     if name == "smoke":
         return TrainConfig(
             model=ModelConfig(cell_width=8, heads=2, blocks=1, inducing=4, stats_width=16, head_width=32,
@@ -60,6 +61,18 @@ def preset(name: str) -> TrainConfig:
             model=ModelConfig(heads=4, stats_width=96, column_blocks=3, head_width=192, use_cells=False),
             stream=StreamConfig(cells_per_batch=400_000, min_batch=32, max_batch=512),
             steps=15_000, lr=1e-3, warmup_steps=200, val_every=1000,
+        )
+    if name == "pairs":
+        # tiny's architecture plus the pair branch (pair lag statistics), meant to start from
+        # mist-tiny-gpu (``--init``; the new branch starts at zero output, so training begins at
+        # that model's answers): half of each batch the paper's families, half the relations of
+        # mist.distributions.relations, n up to 1,000
+        return TrainConfig(
+            model=ModelConfig(heads=4, stats_width=96, column_blocks=3, head_width=192, use_cells=False,
+                              use_pair_stats=True),
+            stream=StreamConfig(n_range=(10, 1000), cells_per_batch=400_000, min_batch=32, max_batch=512,
+                                relation_fraction=0.5),
+            steps=100_000, lr=3e-4, warmup_steps=100, val_every=500,
         )
     if name == "small":
         # The statistics-only design of `tiny`, wider and one column block deeper; CPU inference
@@ -106,5 +119,5 @@ def apply_overrides(cfg: TrainConfig, assignments: list[str]) -> TrainConfig:
     return cfg
 
 
-PRESETS = ("smoke", "tiny", "small", "base")
+PRESETS = ("smoke", "tiny", "pairs", "small", "base")
 __all__ = ["TrainConfig", "preset", "PRESETS"]

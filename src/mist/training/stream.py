@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Iterator, NamedTuple
 
+import numpy as np
 import torch
 
 from mist.distributions import DEFAULT_PRIORS, Family, Priors, get_split
@@ -46,6 +47,13 @@ class StreamConfig:
     # near-1 correlations meaning large MI at such shapes reads chance as dependence
     # (docs/model.md, "mist-tiny-wide")
     wide_max_columns_per_row: float = 0.0
+    # share of each batch's datasets drawn from the relations of mist.distributions.relations
+    # (non-monotone functions, sign flips, mixtures, single-index blocks, bijections within a
+    # side: dependence that rank correlations miss), the rest from the paper's families
+    relation_fraction: float = 0.0
+    relation_split: str = "train"
+    relation_bank_seed: int = 0  # the bank of random functions the relations draw from
+    relation_functions: int = 1000  # functions per kind in that bank
 
 
 class TrainingStream:
@@ -58,6 +66,13 @@ class TrainingStream:
         self.device = torch.device(device)
         self.families = families if families is not None else get_split(config.split)
         self.generator = torch.Generator(device=self.device).manual_seed(int(seed))
+        self.banks = None
+        if config.relation_fraction > 0:
+            from mist.distributions.relations import build_relation_banks
+
+            held_out = 0 if config.relation_split == "train" else config.relation_functions  # kinds never drawn
+            self.banks = build_relation_banks(np.random.default_rng(config.relation_bank_seed),
+                                              fourier=config.relation_functions, bumps=held_out, kinks=held_out)
 
     def _randint(self, low: int, high: int) -> int:
         return int(torch.randint(low, high + 1, (1,), generator=self.generator, device=self.device))
@@ -83,9 +98,16 @@ class TrainingStream:
         size = cfg.cells_per_batch // (n * (dim_x + dim_y))
         size = max(cfg.min_batch, min(cfg.max_batch, size))
         size = max(size, len(usable)) // len(usable) * len(usable)
-        per_family = size // len(usable)
+        relations = int(round(size * cfg.relation_fraction))
+        per_family = max(1, (size - relations) // len(usable)) if relations < size else 0
         xs, ys, mis, names = [], [], [], []
-        for fam in usable:
+        if relations:
+            xs_r, ys_r, mis_r = self._relations(relations, n, dim_x, dim_y)
+            xs.append(xs_r)
+            ys.append(ys_r)
+            mis.append(mis_r)
+            names += [f"relations-{cfg.relation_split}"] * relations
+        for fam in usable if per_family else ():
             params = fam.sample_params(per_family, dim_x, dim_y, generator=self.generator, priors=priors)
             x, y = fam.sample(params, n, dim_x, dim_y, generator=self.generator)
             xs.append(x)
@@ -96,6 +118,17 @@ class TrainingStream:
         if cfg.prob_rotate > 0:
             x, y = self._rotate_some(x), self._rotate_some(y)
         return TrainingBatch(x, y, torch.cat(mis), names)
+
+    def _relations(self, count: int, n: int, dim_x: int, dim_y: int):
+        """``count`` datasets of mist.distributions.relations (NumPy), seeded from this stream's
+        generator so a resumed run draws the same data."""
+        from mist.distributions.relations import sample_relation_datasets
+
+        seed = int(torch.randint(0, 2**62, (1,), generator=self.generator, device=self.device))
+        batch = sample_relation_datasets(count, n, dim_x, dim_y, np.random.default_rng(seed),
+                                         split=self.config.relation_split, banks=self.banks)
+        as_tensor = lambda a: torch.as_tensor(a, dtype=torch.float32, device=self.device)  # noqa: E731
+        return as_tensor(batch.x), as_tensor(batch.y), as_tensor(batch.mi)
 
     def _rotate_some(self, v: torch.Tensor) -> torch.Tensor:
         """v (B, n, d) @ Q_b for a random share ``prob_rotate`` of the datasets, Q_b Haar-random
