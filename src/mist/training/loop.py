@@ -135,15 +135,26 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, resume: str | Path | None = 
     torch.manual_seed(cfg.seed)  # parameter initialisation only; data has its own generator
     network = MISTNetwork(cfg.model).to(device)
     lineage = None  # the model a fine-tuning run started from, and the datasets behind it
+    fresh: list[str] = [name for name, _ in network.named_parameters()]  # parameters not loaded from --init
     if init_weights is not None:
         from mist.model.serialization import load_model_file
 
         loaded, init_card = load_model_file(init_weights)
-        load_gaining_branches(network, loaded.state_dict())
+        fresh = load_gaining_branches(network, loaded.state_dict())
         seen = init_card.get("training", {})
         lineage = {"model": init_card.get("name", str(init_weights)),
                    "datasets_seen_total": int(seen.get("datasets_seen_total", seen.get("datasets_seen", 0)))}
-    optimizer = torch.optim.AdamW(network.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if resume is not None:  # the parameter groups of the run being resumed
+        import json
+
+        saved = Path(resume) / "checkpoint.json"
+        if saved.is_file():
+            fresh = json.loads(saved.read_text()).get("fresh_parameters", fresh)
+    # weights loaded from --init learn at loaded_lr_ratio times the rate of new ones: a network
+    # gaining a branch keeps what it knew while the branch learns
+    groups = [{"params": [p for name, p in network.named_parameters() if (name in fresh) == is_fresh],
+               "scale": 1.0 if is_fresh else cfg.loaded_lr_ratio} for is_fresh in (True, False)]
+    optimizer = torch.optim.AdamW([g for g in groups if g["params"]], lr=cfg.lr, weight_decay=cfg.weight_decay)
     stream = TrainingStream(cfg.stream, seed=cfg.seed * 1000 + rank, device=device)
     step, datasets_seen, wall_before = 0, 0, 0.0
     if resume is not None:
@@ -179,7 +190,7 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, resume: str | Path | None = 
         elapsed = wall_before + time.perf_counter() - start
         lr = learning_rate(cfg, step, elapsed / cfg.time_limit_s if cfg.time_limit_s else 0.0)
         for group in optimizer.param_groups:
-            group["lr"] = lr
+            group["lr"] = lr * group.get("scale", 1.0)
         batch = stream.next_batch()
         b = batch.x.shape[0]
         tau = torch.rand(b, cfg.taus_per_dataset, generator=stream.generator, device=device) * 0.98 + 0.01
@@ -214,14 +225,14 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, resume: str | Path | None = 
                 window_sets, window_t = 0, now
             if now - last_ckpt > cfg.checkpoint_every_s:
                 _save(out_dir, network, optimizer, stream, cfg, step, datasets_seen, wall_before + now - start, world,
-                      lineage)
+                      lineage, fresh)
                 last_ckpt = now
     wall = wall_before + time.perf_counter() - start
     summary = {"steps": step, "datasets": datasets_seen, "wall_s": round(wall, 1), "device": str(device),
                "world_size": world, "initialized_from": lineage}
     if rank == 0:
         bar.close()
-        _save(out_dir, network, optimizer, stream, cfg, step, datasets_seen, wall, world, lineage)
+        _save(out_dir, network, optimizer, stream, cfg, step, datasets_seen, wall, world, lineage, fresh)
         if grid is not None:
             summary.update(validate(network, grid))
         if relations is not None:
@@ -293,10 +304,10 @@ def load_run(folder: str | Path) -> tuple[MISTNetwork, dict]:
     return network.eval(), training_card(cfg, summary, stream)
 
 
-def _save(out_dir, network, optimizer, stream, cfg, step, datasets, wall, world, lineage=None) -> None:
+def _save(out_dir, network, optimizer, stream, cfg, step, datasets, wall, world, lineage=None, fresh=()) -> None:
     save_checkpoint(out_dir / "checkpoint", network, optimizer, stream.state(),
                     {"step": step, "datasets": datasets, "wall_s": round(wall, 1), "world": world,
-                     "train_config": cfg.to_dict(), "initialized_from": lineage})
+                     "train_config": cfg.to_dict(), "initialized_from": lineage, "fresh_parameters": list(fresh)})
 
 
 class _ProgressBar:

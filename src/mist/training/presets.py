@@ -27,6 +27,7 @@ class TrainConfig:
     val_n_values: tuple[int, ...] = (10, 50, 100, 200, 350, 500)
     checkpoint_every_s: float = 300.0
     autocast: str = "auto"  # "auto": bf16 on CUDA, none on CPU; or "bf16" / "none"
+    loaded_lr_ratio: float = 1.0  # learning rate of the weights loaded by --init, relative to new ones
     time_limit_s: float | None = None
 
     def to_dict(self) -> dict:
@@ -71,8 +72,8 @@ def preset(name: str) -> TrainConfig:
             model=ModelConfig(heads=4, stats_width=96, column_blocks=3, head_width=192, use_cells=False,
                               use_pair_stats=True),
             stream=StreamConfig(n_range=(10, 1000), cells_per_batch=400_000, min_batch=32, max_batch=512,
-                                relation_fraction=0.5),
-            steps=100_000, lr=3e-4, warmup_steps=100, val_every=500,
+                                relation_fraction=0.4),
+            steps=100_000, lr=5e-4, loaded_lr_ratio=0.2, warmup_steps=100, val_every=500,
         )
     if name == "small":
         # The statistics-only design of `tiny`, wider and one column block deeper; CPU inference
