@@ -478,15 +478,27 @@ def export(
             import numpy as np
 
             from mist.api import _subsets
-            from mist.model.calibration import (GRID_TAUS, LARGE_N_PER_VALUE, LARGE_N_SEED, LARGE_N_VALUES,
+            from mist.model.calibration import (GRID_TAUS, LARGE_N_PER_VALUE, LARGE_N_SEED, LARGE_N_VALUES, N_EDGES,
                                                 calibration_set, calibration_set_description, fit_calibration,
-                                                fit_shared_fraction, large_n_set, subset_quantiles)
+                                                fit_shared_fraction, large_n_set, relation_calibration_set,
+                                                subset_quantiles)
 
-            grid = calibration_set()
-            maps, coverage = fit_calibration(network, grid.xs, grid.ys, grid.mi)
+            # the calibration data follow the training mix: the paper's families over the trained
+            # sample counts, and as large a share of relations as training had
+            stream = meta.get("training", {}).get("config", {}).get("stream", {})
+            n_max, share = int(stream.get("n_range", (10, 500))[1]), float(stream.get("relation_fraction", 0.0))
+            grid = calibration_set(n_max=n_max)
+            xs, ys, mi, fitted_on = list(grid.xs), list(grid.ys), np.asarray(grid.mi), calibration_set_description(n_max=n_max)
+            if share > 0:
+                count = int(round(len(grid) * share / (1 - share)))
+                rel_xs, rel_ys, rel_mi = relation_calibration_set(count, n_max=n_max)
+                xs, ys, mi = xs + rel_xs, ys + rel_ys, np.concatenate([mi, rel_mi])
+                fitted_on += f", and relation_calibration_set({count}, n_max={n_max})"
+            n_edges = N_EDGES if n_max <= 500 else N_EDGES + (600,)
+            maps, coverage = fit_calibration(network, xs, ys, mi, n_edges=n_edges)
             meta["tau_calibration"] = dict(
-                maps.to_dict(), datasets=len(grid),
-                fitted_on=calibration_set_description(),
+                maps.to_dict(), datasets=len(xs),
+                fitted_on=fitted_on,
                 raw_coverage={f"{t:.2f}": round(float(np.interp(t, GRID_TAUS, coverage)), 4) for t in (0.05, 0.25, 0.5, 0.75, 0.95)})
             network.tau_map = maps  # the subsets' quantiles are the calibrated ones, as estimate gives them
             large = large_n_set()

@@ -926,8 +926,8 @@ def _single_index_block(relation: PairRelation, k: int, n: int,
     return z, relation.sample_y(z @ (w / np.linalg.norm(w)), rng)
 
 
-def _side_map_kind(mode: str, dim: int, forced: bool, rng: np.random.Generator) -> str:
-    if mode == "named" or (not forced and rng.random() < 0.5):
+def _side_map_kind(mode: str, dim: int, forced: bool, rng: np.random.Generator, probability: float) -> str:
+    if mode == "named" or (not forced and rng.random() < 1.0 - probability):
         return "identity"
     if mode == "train":
         return "identity" if dim == 1 else ("rotation" if rng.random() < 0.5 else "coupling")
@@ -935,7 +935,7 @@ def _side_map_kind(mode: str, dim: int, forced: bool, rng: np.random.Generator) 
 
 
 def sample_relation_dataset(n: int, dim_x: int, dim_y: int, rng: np.random.Generator, *, split: str = "train",
-                            banks: RelationBanks | None = None) -> RelationDataset:
+                            banks: RelationBanks | None = None, map_probability: float = 0.5) -> RelationDataset:
     """One dataset of n rows: independent dependent blocks, noise columns, side maps, shuffles.
 
     The number of dependent blocks is 0 (5%), 1-3 (35%), 1 to min(dim_x, dim_y) (35%) or
@@ -948,8 +948,11 @@ def sample_relation_dataset(n: int, dim_x: int, dim_y: int, rng: np.random.Gener
     random heavy-tailed or skewed law. Then a side map of all of X and one of all of Y (each
     with probability 1/2; train: rotation or coupling, held out: spiral or flip_middle), a
     random column permutation per side, and half the time a random increasing map per column.
-    ``banks`` defaults to ``default_banks()`` (built once, about 9 s).
+    ``banks`` defaults to ``default_banks()`` (built once, about 9 s). ``map_probability``: the
+    chance of a side map on each side (where a held-out map is not forced).
     """
+    if not 0.0 <= map_probability <= 1.0:
+        raise ValueError(f"`map_probability` must lie in [0, 1], got {map_probability!r}.")
     n = _check_int(n, "n", 1)
     dim_x = _check_int(dim_x, "dim_x", 1)
     dim_y = _check_int(dim_y, "dim_y", 1)
@@ -996,7 +999,7 @@ def sample_relation_dataset(n: int, dim_x: int, dim_y: int, rng: np.random.Gener
         forced = (side != 1, side != 0)
     maps = []
     for i, block in enumerate((x, y)):
-        kind = _side_map_kind(mode, block.shape[1], forced[i], rng)
+        kind = _side_map_kind(mode, block.shape[1], forced[i], rng, map_probability)
         maps.append(kind)
         if kind != "identity":
             block[...] = random_side_map(kind, block.shape[1], rng).apply(block)
@@ -1014,7 +1017,8 @@ def sample_relation_dataset(n: int, dim_x: int, dim_y: int, rng: np.random.Gener
 
 
 def sample_relation_datasets(count: int, n: int, dim_x: int, dim_y: int, rng: np.random.Generator, *,
-                             split: str = "train", banks: RelationBanks | None = None) -> RelationDatasetBatch:
+                             split: str = "train", banks: RelationBanks | None = None,
+                             map_probability: float = 0.5) -> RelationDatasetBatch:
     """``count`` datasets of one shape stacked as (count, n, dim_x), (count, n, dim_y)."""
     count = _check_int(count, "count", 1)
     n = _check_int(n, "n", 1)
@@ -1029,7 +1033,7 @@ def sample_relation_datasets(count: int, n: int, dim_x: int, dim_y: int, rng: np
     se = np.empty(count)
     descriptions = []
     for i in range(count):
-        d = sample_relation_dataset(n, dim_x, dim_y, rng, split=split, banks=banks)
+        d = sample_relation_dataset(n, dim_x, dim_y, rng, split=split, banks=banks, map_probability=map_probability)
         x[i], y[i], mi[i], se[i] = d.x, d.y, d.mi, d.mi_standard_error
         descriptions.append(d.description)
     return RelationDatasetBatch(x, y, mi, se, descriptions)

@@ -140,7 +140,7 @@ class CalibrationMaps:
 
 
 def fit_calibration(network, xs, ys, mi, grid_taus: np.ndarray = GRID_TAUS,
-                    min_cell: int = MIN_CELL_DATASETS) -> tuple[CalibrationMaps, np.ndarray]:
+                    min_cell: int = MIN_CELL_DATASETS, n_edges: tuple[int, ...] = N_EDGES) -> tuple[CalibrationMaps, np.ndarray]:
     """The maps that calibrate ``network``'s quantile head on datasets ``(xs[i], ys[i])`` of true
     MI ``mi[i]`` (nats), overall and per (n, dims) cell with at least ``min_cell`` datasets; also
     returns the raw overall coverage per grid tau."""
@@ -149,24 +149,53 @@ def fit_calibration(network, xs, ys, mi, grid_taus: np.ndarray = GRID_TAUS,
     _, quant = predict_many(network, xs, ys, list(grid_taus), calibrate=False)
     below = np.asarray(mi, float)[:, None] <= quant
     overall = tau_map_from_coverage(grid_taus, below.mean(0))
-    keys = np.array([cell_key(x.shape[0], x.shape[1], y.shape[1]) for x, y in zip(xs, ys)])
+    keys = np.array([cell_key(x.shape[0], x.shape[1], y.shape[1], n_edges) for x, y in zip(xs, ys)])
     cells = {}
     for key in {tuple(k) for k in keys.tolist()}:
         members = np.all(keys == key, axis=1)
         if members.sum() >= min_cell:
             cells[key] = tau_map_from_coverage(grid_taus, below[members].mean(0))
-    return CalibrationMaps(overall, cells), below.mean(0)
+    return CalibrationMaps(overall, cells, n_edges), below.mean(0)
 
 
-def calibration_set(seeds: tuple[int, ...] = CALIBRATION_SEEDS, repeats: int = CALIBRATION_REPEATS):
-    """Datasets of the training families drawn by the paper's recipe with their own seeds."""
+def calibration_set(seeds: tuple[int, ...] = CALIBRATION_SEEDS, repeats: int = CALIBRATION_REPEATS,
+                    n_max: int = 500):
+    """Datasets of the training families drawn by the paper's recipe with their own seeds, n at 20
+    values from 10 to ``n_max`` (the paper's grid for 500)."""
     from mist.distributions import TestSet, paper_grid
 
-    return TestSet.concat([paper_grid("train", seed=s, repeats=repeats) for s in seeds])
+    n_values = tuple(int(v) for v in np.linspace(10, n_max, 20))
+    return TestSet.concat([paper_grid("train", seed=s, repeats=repeats, n_values=n_values) for s in seeds])
 
 
-def calibration_set_description(seeds: tuple[int, ...] = CALIBRATION_SEEDS, repeats: int = CALIBRATION_REPEATS) -> str:
-    return f"paper_grid('train', seed=s, repeats={repeats}) for s in {list(seeds)}"
+def calibration_set_description(seeds: tuple[int, ...] = CALIBRATION_SEEDS, repeats: int = CALIBRATION_REPEATS,
+                                n_max: int = 500) -> str:
+    return f"paper_grid('train', seed=s, repeats={repeats}, n = 20 values in 10..{n_max}) for s in {list(seeds)}"
+
+
+#: Seed of the relation datasets a model trained on relations is also calibrated on (used nowhere else).
+RELATION_CALIBRATION_SEED = 31400
+
+
+def relation_calibration_set(count: int, n_max: int = 1000, seed: int = RELATION_CALIBRATION_SEED):
+    """(xs, ys, mi) of ``count`` fresh datasets of the training relations
+    (:mod:`mist.distributions.relations`, split "train", functions from a bank of their own
+    seed): n at 20 values from 10 to ``n_max``, dim_x uniform in 1..32, dim_y equal half the time
+    and uniform in 1..32 otherwise, as the training stream draws them."""
+    from mist.distributions.relations import build_relation_banks, sample_relation_dataset
+
+    rng = np.random.default_rng(seed)
+    banks = build_relation_banks(np.random.default_rng(seed + 1), fourier=300, bumps=0, kinks=0)
+    n_values = np.linspace(10, n_max, 20).astype(int)
+    xs, ys, mi = [], [], []
+    for i in range(count):
+        dim_x = int(rng.integers(1, 33))
+        dim_y = dim_x if rng.random() < 0.5 else int(rng.integers(1, 33))
+        d = sample_relation_dataset(int(n_values[i % 20]), dim_x, dim_y, rng, split="train", banks=banks)
+        xs.append(d.x)
+        ys.append(d.y)
+        mi.append(d.mi)
+    return xs, ys, np.array(mi)
 
 
 #: Sample counts, datasets per count and seed of the data rho is fitted on (n above the training
@@ -272,5 +301,5 @@ def fit_shared_fraction(per_subset: list[np.ndarray], truth, taus=SUBSET_FIT_TAU
 
 
 __all__ = ["TauMap", "CalibrationMaps", "fit_calibration", "tau_map_from_coverage", "calibration_set",
-           "calibration_set_description", "GRID_TAUS", "subset_scale", "combine_subset_quantiles",
+           "calibration_set_description", "relation_calibration_set", "RELATION_CALIBRATION_SEED", "GRID_TAUS", "subset_scale", "combine_subset_quantiles",
            "shared_fraction", "large_n_set", "subset_quantiles", "fit_shared_fraction", "pinball_loss"]

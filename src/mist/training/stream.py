@@ -54,6 +54,11 @@ class StreamConfig:
     relation_split: str = "train"
     relation_bank_seed: int = 0  # the bank of random functions the relations draw from
     relation_functions: int = 1000  # functions per kind in that bank
+    # chance of a bijection mixing all of X (and, apart, all of Y) in a relation dataset: such
+    # data read as weak dependence in every column pair however high their MI, the look of the
+    # paper's dense and latent-variable families at small n, whose MI is low
+    relation_map_probability: float = 0.5
+    relation_min_n: int = 0  # batches with fewer rows hold no relations
 
 
 class TrainingStream:
@@ -98,7 +103,7 @@ class TrainingStream:
         size = cfg.cells_per_batch // (n * (dim_x + dim_y))
         size = max(cfg.min_batch, min(cfg.max_batch, size))
         size = max(size, len(usable)) // len(usable) * len(usable)
-        relations = int(round(size * cfg.relation_fraction))
+        relations = int(round(size * cfg.relation_fraction)) if n >= cfg.relation_min_n else 0
         per_family = max(1, (size - relations) // len(usable)) if relations < size else 0
         xs, ys, mis, names = [], [], [], []
         if relations:
@@ -126,7 +131,8 @@ class TrainingStream:
 
         seed = int(torch.randint(0, 2**62, (1,), generator=self.generator, device=self.device))
         batch = sample_relation_datasets(count, n, dim_x, dim_y, np.random.default_rng(seed),
-                                         split=self.config.relation_split, banks=self.banks)
+                                         split=self.config.relation_split, banks=self.banks,
+                                         map_probability=self.config.relation_map_probability)
         as_tensor = lambda a: torch.as_tensor(a, dtype=torch.float32, device=self.device)  # noqa: E731
         return as_tensor(batch.x), as_tensor(batch.y), as_tensor(batch.mi)
 
