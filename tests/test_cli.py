@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from mist.cli import app
+from mist.weights import DEFAULT_MODEL
 
 runner = CliRunner()
 
@@ -169,23 +170,22 @@ def test_matrix_command(table, tmp_path, test_model_card):
     long, pairs_csv = (runner.invoke(app, ["matrix", str(table), "--columns", "a:c", "--pairs", "--bits", *extra])
                        for extra in ([], ["-o", str(tmp_path / "pairs.csv"), "--plot", str(tmp_path / "pairs.png")]))
     assert long.exit_code == 0, long.output
-    assert long.output.startswith("bits, 0.9 intervals, model mist-tiny-gpu") and "lower_bound" in long.output
+    assert long.output.startswith(f"bits, 0.9 intervals, model {DEFAULT_MODEL}") and "lower_bound" in long.output
     pairs = pd.read_csv(tmp_path / "pairs.csv")
     assert pairs_csv.exit_code == 0 and len(pairs) == 3 and (pairs.x + pairs.y)[0] in ("ac", "ca")
     assert (tmp_path / "pairs.png").stat().st_size > 1000
     assert (pairs.low <= pairs.estimate).all() and (pairs.estimate <= pairs.high).all()
 
 
-def test_matrix_notes_discrete_columns_and_dependence_the_model_misses(tmp_path):
+def test_matrix_notes_discrete_columns(tmp_path):
     rng = np.random.default_rng(0)
     a = rng.normal(size=300)
     frame = pd.DataFrame({"a": a, "square": a**2 + 0.3 * rng.normal(size=300), "count": rng.integers(0, 3, 300)})
     frame.to_csv(tmp_path / "d.csv", index=False)
     for extra in ([], ["--pairs"]):
-        result = runner.invoke(app, ["matrix", str(tmp_path / "d.csv"), "--check", *extra])
+        result = runner.invoke(app, ["matrix", str(tmp_path / "d.csv"), *extra])
         assert result.exit_code == 0, result.output
         assert "note: column(s) look discrete" in result.output and "count (3)" in result.output
-        assert "note: a ~ square: KSG, a model-free estimator, finds" in result.output
 
 
 def test_help_everywhere():
@@ -206,10 +206,10 @@ def test_data_beyond_the_training_range_gets_notes_and_strict_json(tmp_path):
     a = rng.normal(size=300)
     path = tmp_path / "dup.csv"
     pd.DataFrame({"a": a, "copy": a + 0.05 * rng.normal(size=300), "same": np.exp(a)}).to_csv(path, index=False)
-    result = runner.invoke(app, ["estimate", str(path), "--x", "a", "--y", "copy", "--no-check"])
+    result = runner.invoke(app, ["estimate", str(path), "--x", "a", "--y", "copy"])
     assert result.exit_code == 0 and "note: beyond the training range" in result.output
     assert "model-free lower bound: 2." in result.output
-    result = runner.invoke(app, ["estimate", str(path), "--x", "a", "--y", "same", "--json", "--no-check"])
+    result = runner.invoke(app, ["estimate", str(path), "--x", "a", "--y", "same", "--json"])
     out = json.loads(result.output, parse_constant=lambda c: pytest.fail(f"not strict JSON: {c}"))
     assert out["lower_bound"] > 5.0
     result = runner.invoke(app, ["matrix", str(path)])
@@ -248,7 +248,7 @@ def test_random_files_never_give_a_traceback(rows, columns, data, separator, hea
     path = tmp_path_factory.mktemp("files") / "data.csv"
     lines = ([separator.join(f"c{i}" for i in range(columns))] if header else []) + [separator.join(r) for r in table]
     path.write_text("\n".join(lines) + "\n")
-    for args in (["estimate", str(path), "--no-check"], ["matrix", str(path)], ["matrix", str(path), "--pairs"]):
+    for args in (["estimate", str(path), ], ["matrix", str(path)], ["matrix", str(path), "--pairs"]):
         result = runner.invoke(app, [*args, "--model", test_model_card])
         assert result.exit_code in (0, 2) and not isinstance(result.exception, Exception), (lines, args, result)
         if result.exit_code == 2:

@@ -102,10 +102,8 @@ def estimate(
     level: float = typer.Option(0.9, "--level", help="Probability of the interval."),
     quantiles: Optional[str] = typer.Option(None, "--quantiles", help="Extra quantile levels to report, "
                                             "comma-separated, e.g. 0.05,0.5,0.95."),
-    model: str = typer.Option("default", "--model", help="Shipped model name or model card path."),
+    model: str = typer.Option("default", "--model", help="Shipped model name, model card path, or ksg."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
-    check: bool = typer.Option(True, "--check/--no-check", help="With at most 4 columns, also run KSG, and "
-                               "answer with it where it lies above the interval (dependence the model misses)."),
 ):
     """Estimate MI with the pretrained model, with an interval.
 
@@ -121,8 +119,7 @@ def estimate(
         taus = _parse_levels(quantiles, "--quantiles")
         with warnings.catch_warnings():  # each warning is also one of the result's notes, printed below
             warnings.simplefilter("ignore", MistWarning)
-            result = mist.api.estimate(xs, ys, model=model, level=level, quantiles=taus, base=2 if bits else None,
-                                       check=check)
+            result = mist.api.estimate(xs, ys, model=model, level=level, quantiles=taus, base=2 if bits else None)
         _print_result(result, as_json)
 
     _run(work)
@@ -170,9 +167,7 @@ def matrix(
                                "model-free lower bound, instead of the matrix."),
     level: float = typer.Option(0.9, "--level", help="Probability of the intervals (with --pairs)."),
     bits: bool = typer.Option(False, "--bits", help="Report bits instead of nats."),
-    model: str = typer.Option("default", "--model", help="Shipped model name or model card path."),
-    check: bool = typer.Option(False, "--check", help="Also run KSG on every pair; where it lies above the "
-                               "model's interval (dependence the model misses), KSG answers (1-2 ms a pair)."),
+    model: str = typer.Option("default", "--model", help="Shipped model name, model card path, or ksg."),
 ):
     """MI between every pair of columns.
 
@@ -190,19 +185,17 @@ def matrix(
         with warnings.catch_warnings(record=True) as caught:  # printed below as notes
             warnings.simplefilter("always", MistWarning)
             if pairs:
-                table = mist.api.mi_pairs(frame, level=level, model=model, base=base, check=check)
+                table = mist.api.mi_pairs(frame, level=level, model=model, base=base)
             else:
-                table = mist.api.mi_matrix(frame, model=model, base=base, check=check)
-        beyond, disagree, folded = _flagged_pairs(table, pairs, check)
+                table = mist.api.mi_matrix(frame, model=model, base=base)
+        beyond = _flagged_pairs(table, pairs)
         if output:
             table.to_csv(output, index=not pairs)
         if plot:
             _heatmap(_pairs_as_matrix(table, [str(c) for c in frame.columns]) if pairs else table, plot, unit)
         if not output:
             if pairs:
-                others = sorted(set(table["model"]) - {table.attrs["model"]})
-                also = f" ({', '.join(others)} where the model column says so)" if others else ""
-                typer.echo(f"{unit}, {level:g} intervals, model {table.attrs['model']}{also}")
+                typer.echo(f"{unit}, {level:g} intervals, model {table.attrs['model']}")
                 typer.echo(table.round(4).to_string(index=False))
             elif len(table) <= MATRIX_PRINT_COLUMNS:
                 typer.echo(table.round(4).to_string())
@@ -219,20 +212,9 @@ def matrix(
         for caught_warning in caught:  # constant and discrete-looking columns (pairs are named below)
             if str(caught_warning.message).startswith(mist.api.COLUMN_WARNING):
                 typer.echo(f"note: {caught_warning.message}")
-        answered_by = {} if pairs else table.attrs.get("answered_by", {})  # --pairs: its model column
-        for pair, name in ((p, m) for p, m in answered_by.items() if m != mist.api.KSG_ANSWER):  # KSG's: below
-            typer.echo(f"note: {pair}: answered by {name}, the model trained on stronger dependence (the pair "
-                       "correlates past the default model's training data)")
         for pair, value in beyond.items():
             typer.echo(f"note: {pair}: correlated beyond the model's training data, so its estimate is likely too "
                        f"low (MI at least {value:.4f} {unit}, model-free)")
-        for pair, value in folded.items():
-            typer.echo(f"note: {pair}: with a column folded at its median the pair shows dependence the model does "
-                       f"not read (not monotone, as in y = x^2 + noise), so its estimate is too low (MI at least "
-                       f"{value:.4f} {unit}, model-free){'' if check else '; --check lets KSG answer such pairs'}")
-        for pair, value in disagree.items():
-            typer.echo(f"note: {pair}: KSG, a model-free estimator, finds {value:.4f} {unit}, above the model's "
-                       "interval (dependence the model was not trained on), so KSG answered (bias-corrected)")
 
     _run(work)
 
@@ -241,21 +223,14 @@ def matrix(
 MATRIX_PRINT_COLUMNS = 12
 
 
-def _flagged_pairs(table, long: bool, check: bool) -> tuple[dict, dict, dict]:
-    """{"a ~ b": model-free lower bound} of the pairs beyond the model's training range,
-    {"a ~ b": KSG's estimate} of those where KSG lies above the interval, and {"a ~ b": lower
-    bound} of those the folded check flags, from mi_pairs' table (``long``) or mi_matrix's attrs."""
+def _flagged_pairs(table, long: bool) -> dict:
+    """{"a ~ b": model-free lower bound} of the pairs beyond the model's training range, from
+    mi_pairs' table (``long``) or mi_matrix's attrs."""
     if not long:
-        return (table.attrs.get("beyond_range", {}), table.attrs.get("cross_check", {}),
-                table.attrs.get("folded", {}))
+        return table.attrs.get("beyond_range", {})
     labels = table["x"] + " ~ " + table["y"]
-    beyond, folded = table["beyond_range"], table["folded"]
-    flagged = dict(zip(labels[beyond], table["lower_bound"][beyond]))
-    bounded = dict(zip(labels[folded], table["lower_bound"][folded]))
-    if not check:
-        return flagged, {}, bounded
-    above = table["cross_check_above"]
-    return flagged, dict(zip(labels[above], table["cross_check"][above])), bounded
+    beyond = table["beyond_range"]
+    return dict(zip(labels[beyond], table["lower_bound"][beyond]))
 
 
 def _pairs_as_matrix(table, names: list[str]):
@@ -502,7 +477,8 @@ def export(
                 raw_coverage={f"{t:.2f}": round(float(np.interp(t, GRID_TAUS, coverage)), 4) for t in (0.05, 0.25, 0.5, 0.75, 0.95)})
             network.tau_map = maps  # the subsets' quantiles are the calibrated ones, as estimate gives them
             large = large_n_set()
-            rho, report = fit_shared_fraction(subset_quantiles(network, large, _subsets), [mi for _, _, mi in large])
+            split = lambda x, y: _subsets(x, y, max_rows=n_max)  # noqa: E731  (as estimate splits them)
+            rho, report = fit_shared_fraction(subset_quantiles(network, large, split), [mi for _, _, mi in large])
             meta["subset_calibration"] = dict(
                 shared_fraction=rho, datasets=len(large), on_fit_data=report,
                 fitted_on=f"large_n_set(seed={LARGE_N_SEED}): {LARGE_N_PER_VALUE} training-family datasets per n in "

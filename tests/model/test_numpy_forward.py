@@ -204,26 +204,3 @@ def test_largest_pair_correlation_of_a_pass_and_of_pairs():
     first, second = np.meshgrid(np.arange(4), np.arange(4, 6), indexing="ij")
     _, _, pair_r2 = engine.pairs(values, first.ravel(), second.ravel(), with_pair_r2=True)
     np.testing.assert_allclose(pair_r2, reference[1].ravel(), atol=1e-5)
-
-
-def test_shared_statistics_reuses_a_batch_seen_before_and_only_inside_its_block(monkeypatch):
-    from mist.model import numpy_forward
-
-    calls = []
-    summary = numpy_forward.copula_summary
-    monkeypatch.setattr(numpy_forward, "copula_summary", lambda *a: calls.append(1) or summary(*a))
-    rng = np.random.default_rng(0)
-    columns = rng.normal(size=(2, 5, 40)).astype(np.float32)
-    plain = numpy_forward._statistics(columns, 2, "rank")
-    with numpy_forward.shared_statistics():
-        first = numpy_forward._statistics(columns, 2, "rank")
-        again = numpy_forward._statistics(columns.copy(), 2, "rank")  # equal content, another array
-        other = columns.copy()
-        other[1, 4, 39] += 1.0  # one value changed: computed anew
-        changed = numpy_forward._statistics(other, 2, "rank")
-        numpy_forward._statistics(columns, 3, "rank")  # another split of the columns
-    numpy_forward._statistics(columns, 2, "rank")  # outside: nothing kept
-    assert len(calls) == 5 and again is first and changed is not first
-    for a, b in zip(plain, first):
-        np.testing.assert_array_equal(a, b)
-    assert not first[1].flags.writeable  # shared between engines

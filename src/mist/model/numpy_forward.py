@@ -30,8 +30,6 @@ D = dim_x + dim_y columns.
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import itertools
 import math
 import weakref
@@ -41,7 +39,7 @@ import numpy as np
 from scipy.linalg import lapack
 
 from mist.model.config import CONTEXT_WIDTH, MIN_SHRINKAGE, ModelConfig, shape_features
-from mist.model.ranks import half_rank_scores, scatter_rows, sorted_twice_ranks, column_normal_scores
+from mist.model.ranks import column_normal_scores
 from mist.model.lags import PAIR_LAGS, pair_lag_statistics, table_pair_lags
 
 #: Up to this many (B) correlation matrices, the linear algebra loops over direct LAPACK calls;
@@ -241,68 +239,6 @@ def strongest_pair(x: np.ndarray, y: np.ndarray) -> tuple[int, int]:
     return int(j), int(k)
 
 
-def folded_scores(columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each column's normal scores and those of the column folded at its median, both scaled to
-    zero mean and unit mean square: (D, N) -> ((D, N), (D, N)) float32. A column of average rank
-    r (0-based) folds to m = |2 r - (n - 1)|, its rank distance from the median, whose normal
-    score, ties averaged (m comes in pairs), is Phi^-1(m / n), or Phi^-1(1 / 2n) for the median
-    itself. Folding makes a relation even in the column (y = x^2: |x| and y) monotone; the
-    model, reading rank and squared-rank correlations, does not see such relations."""
-    d, n = columns.shape
-    order, twice_rank, tied = sorted_twice_ranks(columns)
-    twice_rank = scatter_rows(order, twice_rank)  # one scatter; the scores below are gathers
-    table = half_rank_scores(n)  # index 2 r: the score of average rank r
-
-    def fold(twice_rank):  # the table index of m = |2 r - (n - 1)|, whose average rank among folded values is m - 1/2
-        return np.maximum(2 * np.abs(twice_rank - np.int32(n - 1)) - 1, 0)
-
-    z, f = table[twice_rank], table[fold(twice_rank)]
-    # untied columns all hold the same values, so one centre and scale serves them; tied ones their own
-    untied = np.arange(0, 2 * n, 2, dtype=np.int32)
-    for scores, reference in ((z, table[untied]), (f, table[fold(untied)])):
-        scores -= reference.mean()
-        scores *= 1.0 / reference.std()
-        if tied.size:
-            scores[tied] = _standardize_rows(scores[tied])[0]
-    return z, f
-
-
-#: The side(s) folded in the pair :func:`folded_pair_r2` reports, by its code.
-FOLDED_SIDES = ("x", "y", "both")
-
-
-def folded_pair_r2(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """For each dataset, the largest squared normal-score correlation between a column of x and a
-    column of y where one or both are folded at their median (:func:`folded_scores`), and its
-    pair: (r2, column of x, column of y, folded side as an index of FOLDED_SIDES), each (B,).
-    x (B, N, dim_x), y (B, N, dim_y): datasets of one shape, ranked in one sort."""
-    columns = _column_major(x, y)
-    b, d, n = columns.shape
-    dim_x = np.shape(x)[-1]
-    z, f = (a.reshape(b, d, n) for a in folded_scores(columns.reshape(b * d, n)))
-    r2 = np.stack([a @ c.transpose(0, 2, 1) for a, c in ((f[:, :dim_x], z[:, dim_x:]), (z[:, :dim_x], f[:, dim_x:]),
-                                                          (f[:, :dim_x], f[:, dim_x:]))], axis=1) / n
-    r2 = (r2 * r2).reshape(b, -1)  # (B, 3 dim_x dim_y): side, column of x, column of y
-    best = r2.argmax(-1)
-    side, j, k = np.unravel_index(best, (3, dim_x, d - dim_x))
-    return r2[np.arange(b), best].astype(np.float64), j, k, side
-
-
-def folded_pairs_r2(values: np.ndarray, first, second) -> np.ndarray:
-    """For the column pairs (first[k], second[k]) of one table (N, M): the largest of the three
-    squared correlations with one or both columns folded (as :func:`folded_pair_r2` gives each
-    pair, each column ranked once). Returns (P,)."""
-    z, f = folded_scores(np.ascontiguousarray(np.asarray(values).T, dtype=np.float32))
-    n = z.shape[1]
-    first, second = np.asarray(first, dtype=np.intp), np.asarray(second, dtype=np.intp)
-    out = np.zeros(len(first))
-    for start in range(0, len(first), 4096):  # (4096, N) blocks: bounded memory
-        i, j = first[start:start + 4096], second[start:start + 4096]
-        r = [np.einsum("pn,pn->p", a[i], b[j]) / n for a, b in ((f, z), (z, f), (f, f))]
-        out[start:start + 4096] = np.max(np.square(r), axis=0)
-    return out
-
-
 def _column_major(x, y) -> np.ndarray:
     """x (B, N, dim_x) and y (B, N, dim_y) side by side as float32 columns (B, dim_x + dim_y, N)
     (the float32 cast happens here, as in torch)."""
@@ -371,44 +307,16 @@ def _normalize(x: np.ndarray, eps: float = 1e-5) -> np.ndarray:
     return centred
 
 
-_shared_statistics: contextvars.ContextVar[dict | None] = contextvars.ContextVar("shared_statistics", default=None)
-
-
-@contextlib.contextmanager
-def shared_statistics():
-    """Within this block, a batch of columns seen before (equal content and shape, same input
-    transform) reuses its copula statistics: ``model="default"`` asks a second model about the
-    same data (mist.api._hand_off), and the statistics are a third of a pass (n = 500, d = 32:
-    about 2 of 6 ms). Outside, nothing is kept."""
-    token = _shared_statistics.set({})
-    try:
-        yield
-    finally:
-        _shared_statistics.reset(token)
-
-
 def _statistics(columns: np.ndarray, dim_x: int, transform: str) -> tuple[np.ndarray, np.ndarray]:
     """The copula statistics (:func:`copula_summary`) of a batch (B, D, N) of columns, scores and
-    squared scores in one batched pass; shared within a :func:`shared_statistics` block."""
-    cache = _shared_statistics.get()
-    # a sample of the values narrows the search; equality confirms (0.02 ms at n = 500, d = 32,
-    # where a content digest took 0.3)
-    key = (columns.shape, dim_x, transform, columns.reshape(-1)[::251].tobytes())
-    for seen, statistics in (cache or {}).get(key, ()):
-        if np.array_equal(seen, columns):
-            return statistics
+    squared scores in one batched pass."""
     b, d, n = columns.shape
     z = column_normal_scores(columns) if transform == "rank" else standardize(columns)
     both = np.empty((2 * b, d, n), dtype=np.float32)
     both[:b] = z
     np.multiply(z, z, out=both[b:])
     both[b:] -= 1.0
-    statistics = copula_summary(both, dim_x)
-    if cache is not None:
-        for a in statistics:  # shared between engines: nobody may write to them
-            a.flags.writeable = False
-        cache.setdefault(key, []).append((columns, statistics))
-    return statistics
+    return copula_summary(both, dim_x)
 
 
 class _OneBlasThread:
@@ -643,5 +551,4 @@ def _stamp(tensors) -> tuple:
 
 
 __all__ = ["NumpyForward", "numpy_forward_for", "supports", "state_shapes", "normal_scores", "column_normal_scores",
-           "copula_summary", "pair_summary", "largest_pair_r2", "strongest_pair", "folded_scores", "folded_pair_r2",
-           "folded_pairs_r2", "FOLDED_SIDES", "standardize"]
+           "copula_summary", "pair_summary", "largest_pair_r2", "strongest_pair", "standardize"]
