@@ -13,8 +13,7 @@ Each row's three timings are taken in turn within each round (median over rounds
 ratios hold on a machine whose speed drifts.
 
     python benchmarks/api_speed.py [--model default]
-    python benchmarks/api_speed.py --second-opinion   # model="default" against its model alone
-    python benchmarks/api_speed.py --folded           # what the folded check costs a call
+    python benchmarks/api_speed.py --stages           # what each stage of one n = 500, d = 32 pass costs
 """
 
 from __future__ import annotations
@@ -33,6 +32,7 @@ from mist.distributions import sample_datasets
 from mist.estimators import KSG
 from mist.api import _subsets
 from mist.model.inference import predict_many
+from mist.range_checks import max_rows
 
 
 def median_times(fns, repeat: int) -> list[float]:
@@ -54,6 +54,7 @@ def print_stages(engine) -> None:
     timed alone on the shapes that pass gives it (so warm in cache: their sum undercounts)."""
     from mist.api import _prepare
     from mist.model import numpy_forward as nf
+    from mist.model.lags import pair_lag_statistics
 
     b = sample_datasets("multi_normal-sparse-base", 500, 32, 32, 1, seed=0)
     x, y = b.x.numpy().astype(np.float64), b.y.numpy().astype(np.float64)
@@ -68,6 +69,7 @@ def print_stages(engine) -> None:
             "validation (_prepare)": (lambda: _prepare(x[0], y[0]), 1),
             "normal scores (sort)": (lambda: nf.column_normal_scores(columns), 1),
             "copula summary": (lambda: nf.copula_summary(both, 32), 1),
+            "pair lags": (lambda: pair_lag_statistics(columns, 32), 1),
             f"column attention x{blocks}": (lambda: engine._column_attention(c, 32, "stats.column_attention.0"), blocks),
             "whole NumPy pass": (lambda: engine._forward(x, y, [0.05, 0.5, 0.95]), 1),
         }
@@ -91,64 +93,11 @@ def print_matrix_speed(model: str, columns: int = 200, n: int = 500) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         pairs = mist.estimate_many([(values[:, i], values[:, j]) for i, j in zip(first, second)], model=model,
-                                   progress=False, check=False)  # mi_matrix runs no cross-check either
+                                   progress=False)
     t_pairs = time.perf_counter() - t
     gap = np.abs(matrix[first, second] - np.array([r.estimate for r in pairs])).max()
     print(f"mi_matrix, {columns} columns x {n} rows ({len(first):,} pairs): {t_matrix:.2f} s; estimate_many over the "
           f"pairs: {t_pairs:.2f} s ({t_pairs / t_matrix:.0f}x); largest difference {gap:.1e} nats")
-
-
-def print_second_opinion(repeat: int = 60) -> None:
-    """Milliseconds of one estimate with model="default" (which asks mist-tiny-rot about every
-    multi-column dataset) and with the default's model named (no hand-off), timed in turn."""
-    from mist.weights import DEFAULT_MODEL
-
-    rng = np.random.default_rng(0)
-    print(f"one mist.estimate: model='default' against model='{DEFAULT_MODEL}' alone (no hand-off)")
-    print(f"{'n':>6} {'d':>3} {'default (ms)':>13} {'alone (ms)':>11} {'ratio':>6}")
-    for n, d in ((500, 32), (500, 8), (200, 4)):
-        x = rng.normal(size=(n, d))
-        y = x + rng.normal(size=(n, d))
-        t_default, t_alone = median_times([lambda m=m: mist.estimate(x, y, model=m) for m in ("default", DEFAULT_MODEL)],
-                                          repeat)
-        print(f"{n:>6} {d:>3} {t_default * 1e3:>13.2f} {t_alone * 1e3:>11.2f} {t_default / t_alone:>6.2f}", flush=True)
-
-
-def print_folded_check(repeat: int = 60) -> None:
-    """Milliseconds of one estimate with the folded check of mist.range_checks and with it
-    switched off (mist.api.folded_dependence replaced by a stub that never fires), timed in turn."""
-    import mist.api
-
-    folded = mist.api.folded_dependence
-
-    def estimate(on: bool):
-        mist.api.folded_dependence = folded if on else (lambda xs, ys: (np.zeros(len(xs)),) * 6)
-        try:
-            return mist.estimate(x, y, check=False)
-        finally:
-            mist.api.folded_dependence = folded
-
-    rng = np.random.default_rng(0)
-    print("one mist.estimate (check=False): with the folded check and without")
-    print(f"{'n':>6} {'d':>3} {'with (ms)':>10} {'without (ms)':>13} {'cost (ms)':>10}")
-    for n, d in ((500, 1), (500, 8), (500, 32)):
-        x = rng.normal(size=(n, d))
-        y = x + rng.normal(size=(n, d))
-        t_on, t_off = median_times([lambda: estimate(True), lambda: estimate(False)], repeat)
-        print(f"{n:>6} {d:>3} {t_on * 1e3:>10.2f} {t_off * 1e3:>13.2f} {(t_on - t_off) * 1e3:>10.2f}", flush=True)
-    batch = sample_datasets("multi_normal-dense-base", 200, 4, 4, 1000, seed=1)
-    pairs = [(batch.x[i].numpy(), batch.y[i].numpy()) for i in range(1000)]
-
-    def many(on: bool):
-        mist.api.folded_dependence = folded if on else (lambda xs, ys: (np.zeros(len(xs)),) * 6)
-        try:
-            return mist.estimate_many(pairs, progress=False)
-        finally:
-            mist.api.folded_dependence = folded
-
-    t_on, t_off = median_times([lambda: many(True), lambda: many(False)], 3)
-    print(f"estimate_many, 1,000 datasets of n = 200, d = 4: {1000 / t_on:.0f} datasets/s with the folded check, "
-          f"{1000 / t_off:.0f} without")
 
 
 def print_startup(repeat: int = 3) -> None:
@@ -174,16 +123,7 @@ def main() -> None:
     parser.add_argument("--startup", action="store_true", help="only print the fresh-process timings")
     parser.add_argument("--stages", action="store_true",
                         help="only print what each stage of one n=500, d=32 NumPy pass costs")
-    parser.add_argument("--folded", action="store_true",
-                        help="only print what the folded check (even dependence, mist.range_checks) costs a call")
-    parser.add_argument("--second-opinion", action="store_true",
-                        help="only print what model='default' costs against its model alone (its hand-off to "
-                             "mist-tiny-rot runs a second network on multi-column data)")
     args = parser.parse_args()
-    if args.second_opinion:
-        return print_second_opinion()
-    if args.folded:
-        return print_folded_check()
     if args.stages:
         from mist.weights import load_predictor
 
@@ -191,11 +131,10 @@ def main() -> None:
     if args.startup:
         return print_startup()
     print(f"torch threads: {torch.get_num_threads()}")
-    print("mist: one mist.estimate call, with its default cross-check (a KSG call where x and y have at most 4 "
-          "columns together, so at d = 1); no check: check=False")
+    print("mist: one mist.estimate call")
     print("KSG: mist's KSG (k=5, its fastest algorithm for the shape: the target's baseline); kd-tree KSG: the same "
           "estimator through scipy's cKDTree alone, the textbook implementation (NPEET's), for context")
-    print(f"{'n':>6} {'d':>3} {'mist (ms)':>10} {'no check (ms)':>14} {'torch fwd (ms)':>15} {'KSG (ms)':>9} {'KSG/mist':>9} "
+    print(f"{'n':>6} {'d':>3} {'mist (ms)':>10} {'torch fwd (ms)':>15} {'KSG (ms)':>9} {'KSG/mist':>9} "
           f"{'kd-tree KSG (ms)':>17} {'kd-tree/mist':>13}")
     ksg, kdtree = KSG(k=5), KSG(k=5, algorithm="kdtree")
     network = mist.load_model(args.model)
@@ -203,15 +142,14 @@ def main() -> None:
         for d in (1, 8, 32):
             b = sample_datasets("multi_normal-sparse-base", n, d, d, 1, seed=0)
             x, y = b.x[0].numpy().astype(np.float64), b.y[0].numpy().astype(np.float64)
-            parts = [rows for rows in _subsets(x, y)]  # as estimate splits n > 500
-            t_mist, t_bare, t_torch, t_ksg, t_tree = median_times([
+            parts = [rows for rows in _subsets(x, y, max_rows=max_rows(network.card))]  # as estimate splits them
+            t_mist, t_torch, t_ksg, t_tree = median_times([
                 lambda: mist.estimate(x, y, model=args.model),
-                lambda: mist.estimate(x, y, model=args.model, check=False),
                 lambda: predict_many(network, [x[r] for r in parts], [y[r] for r in parts], [0.05, 0.5, 0.95],
                                      backend="torch"),
                 lambda: ksg.estimate(x, y),
                 lambda: kdtree.estimate(x, y)], 5 if n > 500 else 15)
-            print(f"{n:>6} {d:>3} {t_mist * 1e3:>10.2f} {t_bare * 1e3:>14.2f} {t_torch * 1e3:>15.2f} {t_ksg * 1e3:>9.2f} "
+            print(f"{n:>6} {d:>3} {t_mist * 1e3:>10.2f} {t_torch * 1e3:>15.2f} {t_ksg * 1e3:>9.2f} "
                   f"{t_ksg / t_mist:>9.1f} {t_tree * 1e3:>17.2f} {t_tree / t_mist:>13.1f}",
                   flush=True)
     batch = sample_datasets("multi_normal-dense-base", 200, 4, 4, 1000, seed=1)

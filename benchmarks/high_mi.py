@@ -12,14 +12,8 @@ model saw. n in {20, 50, 100, 200, 500}, 1-8 columns a side.
 (n = 4-20) or more columns (48 and 64 a side) than the model was trained on (the figures of
 ``mist.range_checks.range_notes``' warnings).
 
-``--wide-corner``: mist-tiny-gpu against mist-tiny-wide at n = 10 by columns a row, the reason
-``model="default"`` hands strongly dependent data to mist-tiny-wide only up to 2 columns a row
-(``mist.range_checks.HANDOFF_MAX_COLUMNS_PER_ROW``); then the same at n = 20, 25 and 35 on
-in-range data whose strongest pair is seen above 0.9615 (handed on by chance).
-
     python benchmarks/high_mi.py [--datasets 400] [--seed 11] [--model default]
     python benchmarks/high_mi.py --shapes
-    python benchmarks/high_mi.py --wide-corner --seed 3
 """
 
 from __future__ import annotations
@@ -30,7 +24,7 @@ import warnings
 import numpy as np
 
 import mist
-from mist.range_checks import BEYOND_RANGE, HIGH_MI_Z, WIDE_MODEL
+from mist.range_checks import BEYOND_RANGE, HIGH_MI_Z
 from mist.distributions import DEFAULT_PRIORS, TRAIN, Priors, sample_datasets
 from mist.errors import MistError, MistWarning
 
@@ -64,7 +58,7 @@ def score(data, model):
     none), mi) arrays."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MistWarning)
-        results = mist.estimate_many([(x, y) for x, y, _ in data], model=model, check=False, progress=False)
+        results = mist.estimate_many([(x, y) for x, y, _ in data], model=model, progress=False)
     flagged = np.array([any(t.startswith(BEYOND_RANGE) for t in r.notes) for r in results])
     columns = [np.array([getattr(r, k) for r in results]) for k in ("estimate", "low", "high")]
     bound = np.array([np.nan if r.lower_bound is None else r.lower_bound for r in results])
@@ -101,62 +95,15 @@ def shapes(args, rng):
               f"{np.mean((low <= mi) & (mi <= high)):>9.2f}")
 
 
-def wide_corner(args, rng) -> None:
-    """Why model="default" hands data on to WIDE_MODEL only up to HANDOFF_MAX_COLUMNS_PER_ROW
-    columns a row: the two models' MSE at n = 10 by columns a row, on fresh training-family datasets
-    (paper_grid('train', n_values=(10,)) of 40 seeds from ``--seed`` * 100), with a bootstrap
-    95% interval of the difference."""
-    from mist.distributions import TestSet, paper_grid
-    from mist.model.inference import predict_many
-
-    grid = TestSet.concat([paper_grid("train", seed=s, repeats=3, n_values=(10,))
-                           for s in range(args.seed * 100, args.seed * 100 + 40)])
-    per_row = (grid.dim_x + grid.dim_y) / grid.n
-    errors = {name: (predict_many(mist.load_model(name), grid.xs, grid.ys, [0.5])[0] - grid.mi) ** 2
-              for name in ("mist-tiny-gpu", WIDE_MODEL)}
-    print(f"n = 10, {len(grid)} datasets; MSE of mist-tiny-gpu and {WIDE_MODEL}")
-    print(f"{'columns a row':>14} {'datasets':>8} {'default':>8} {'wide':>8} {'wide - default, 95%':>22}")
-    for low, high in ((0, 2), (2, 4), (4, 99)):
-        cell = np.flatnonzero((per_row > low) & (per_row <= high))
-        a, b = errors["mist-tiny-gpu"][cell], errors[WIDE_MODEL][cell]
-        draws = [np.mean((b - a)[k]) for k in (rng.integers(0, len(cell), len(cell)) for _ in range(2000))]
-        lo, hi = np.percentile(draws, [2.5, 97.5])
-        print(f"{f'({low}, {high}]':>14} {len(cell):>8} {a.mean():>8.3f} {b.mean():>8.3f} {f'[{lo:.3f}, {hi:.3f}]':>22}")
-    # where the hand-off fires by chance: in-range data (published priors) of few rows whose
-    # strongest pair is seen above the default's 0.9615
-    from mist.model.numpy_forward import largest_pair_r2
-
-    print("\nin range, handed on by chance (strongest pair seen above 0.9615): MSE of both models")
-    print(f"{'n':>4} {'columns a row':>14} {'datasets':>8} {'default':>8} {'wide':>8} {'wide - default, 95%':>22}")
-    for n in (20, 25, 35):
-        grid = TestSet.concat([paper_grid("train", seed=s, repeats=3, n_values=(n,))
-                               for s in range(args.seed * 100 + 50, args.seed * 100 + 110)])
-        r = np.sqrt([largest_pair_r2(x[None], y[None])[0] for x, y in zip(grid.xs, grid.ys)])
-        per_row = (grid.dim_x + grid.dim_y) / grid.n
-        errors = {name: (predict_many(mist.load_model(name), grid.xs, grid.ys, [0.5])[0] - grid.mi) ** 2
-                  for name in ("mist-tiny-gpu", WIDE_MODEL)}
-        for low, high in ((0, 1), (1, 2), (2, 4)):
-            cell = np.flatnonzero((r > 25 / 26) & (per_row > low) & (per_row <= high))
-            if len(cell) < 10:
-                continue
-            a, b = errors["mist-tiny-gpu"][cell], errors[WIDE_MODEL][cell]
-            draws = [np.mean((b - a)[k]) for k in (rng.integers(0, len(cell), len(cell)) for _ in range(2000))]
-            lo, hi = np.percentile(draws, [2.5, 97.5])
-            print(f"{n:>4} {f'({low}, {high}]':>14} {len(cell):>8} {a.mean():>8.3f} {b.mean():>8.3f} "
-                  f"{f'[{lo:.3f}, {hi:.3f}]':>22}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--datasets", type=int, default=400, help="per row of the high-MI table")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--model", default="default")
     parser.add_argument("--shapes", action="store_true", help="only the table of untrained shapes")
-    parser.add_argument("--wide-corner", action="store_true",
-                        help="only the n = 10 comparison behind the default's hand-off to the wide model")
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
-    (shapes if args.shapes else wide_corner if args.wide_corner else high_mi)(args, rng)
+    (shapes if args.shapes else high_mi)(args, rng)
 
 
 if __name__ == "__main__":

@@ -9,10 +9,10 @@ correlations near 1 are the norm, the corner where a model trained on strong dep
 chance as MI). Each model after the first gets a paired bootstrap 95% interval of its MSE minus
 the first's.
 
-    python benchmarks/model_selection.py --models mist-tiny-gpu mist-tiny-rot default [--seed 123]
+    python benchmarks/model_selection.py --models mist-tiny-gpu default [--seed 123]
 
-"default" scores ``mist.estimate`` as it runs (the default model with its hand-offs to
-mist-tiny-wide and mist-tiny-rot); a model name or card path scores that network alone.
+"default" scores ``mist.estimate`` as it runs; a model name or card path scores that network
+alone (no clipping at 0, no subsets).
 
 Selection uses seeds of its own (123, 124 by convention); the test grids (seed 0,
 ``benchmarks/learned_estimator.py``) are measured once, after a model is chosen.
@@ -46,7 +46,7 @@ def scores(model: str, grid: TestSet) -> dict[str, np.ndarray]:
     if model == "default":
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", MistWarning)
-            results = mist.estimate_many(list(zip(grid.xs, grid.ys)), check=False, progress=False)
+            results = mist.estimate_many(list(zip(grid.xs, grid.ys)), progress=False)
         mean, low, high = (np.array([getattr(r, k) for r in results]) for k in ("estimate", "low", "high"))
     else:
         mean, q = predict_many(mist.load_model(model), grid.xs, grid.ys, [0.05, 0.95])
