@@ -136,9 +136,8 @@ HALF_SAMPLES = 10
 #: How much the bias correction is trusted: its own uncertainty is taken as this many times its
 #: size. 2 is the smallest of 1, 1.5, 2, 2.5 and 3 whose 90% interval held the true MI at least
 #: 90% of the time on fresh training-family data (1-2 columns a side, n = 100-1,000, on normal
-#: scores, 1,100 datasets: 0.837, 0.897, 0.920, 0.934, 0.946; ``python
-#: benchmarks/ksg_interval.py --seed 31 --datasets 1100``; the same draw as the former
-#: benchmarks/cross_check.py --weights --seed 31 --datasets 220).
+#: scores, 1,100 datasets: 0.844, 0.892, 0.919, 0.938, 0.951; ``python
+#: benchmarks/ksg_interval.py --seed 31 --datasets 1100``).
 CORRECTION_WEIGHT = 2.0
 
 
@@ -186,7 +185,8 @@ def ksg_interval(x, y, *, k: int = 5, half_samples: int = HALF_SAMPLES) -> KSGIn
     whose factor (n - d) / d is 1). The 1/n rate is an assumption (KSG's bias at high MI and in
     more dimensions shrinks more slowly), so the spread adds ``CORRECTION_WEIGHT`` times the
     correction's size: spread^2 = halves_sd^2 + (2 * correction)^2. Where ``mist.estimate``
-    answers with KSG (``model="ksg"``), see benchmarks/ksg_interval.py for how often the interval held the truth.
+    answers with KSG (``model="ksg"``), benchmarks/ksg_interval.py measures how often the
+    interval held the truth.
 
     Half j holds the n // 2 rows with the lowest j-th hash of their values (taken as a
     multiset), not rows picked by position, so the result depends neither on the input's row
