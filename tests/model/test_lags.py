@@ -82,5 +82,5 @@ def test_table_pairs_match_two_column_datasets():
     xy, yx = table_pair_lags(values.T, first, second)
     for k, (i, j) in enumerate(zip(first, second)):
         a, b = pair_lag_statistics(column_major(values[None][..., [i, j]]), 1)
-        np.testing.assert_array_equal(xy[k], a[0])
-        np.testing.assert_array_equal(yx[k], b[0])
+        np.testing.assert_allclose(xy[k], a[0], atol=2e-6)  # float32 sums in another order
+        np.testing.assert_allclose(yx[k], b[0], atol=2e-6)
