@@ -59,7 +59,7 @@ def test_fitted_maps_calibrate_their_own_data_overall_and_per_cell():
     they stay ordered."""
     from mist.weights import load_model
 
-    network = copy.deepcopy(load_model("mist-tiny"))
+    network = copy.deepcopy(load_model("mist-tiny-gpu"))
     grid = paper_grid("train", seed=5, repeats=4, n_values=(30, 100, 400))
     maps, raw = fit_calibration(network, grid.xs, grid.ys, grid.mi, min_cell=25)
     assert maps.cells  # some cells are large enough for their own map

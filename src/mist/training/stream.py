@@ -45,7 +45,7 @@ class StreamConfig:
     # wide batches only at shapes with at most this many columns (dim_x + dim_y) a row (0: any).
     # With few rows and many columns chance correlations near 1 are the norm; a model shown
     # near-1 correlations meaning large MI at such shapes reads chance as dependence
-    # (docs/model.md, "mist-tiny-wide")
+    # (docs/model.md, "History": the mist-tiny-wide experiment)
     wide_max_columns_per_row: float = 0.0
     # share of each batch's datasets drawn from the relations of mist.distributions.relations
     # (non-monotone functions, sign flips, mixtures, single-index blocks, bijections within a
