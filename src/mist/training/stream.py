@@ -59,6 +59,14 @@ class StreamConfig:
     # paper's dense and latent-variable families at small n, whose MI is low
     relation_map_probability: float = 0.5
     relation_min_n: int = 0  # batches with fewer rows hold no relations
+    # below this many rows the relations' share shrinks in proportion to n: at few rows a weak
+    # non-monotone signal is hard to tell from chance, and a model shown many such datasets of
+    # high MI learns to read chance in the paper's families as MI (a positive bias at n < 100)
+    relation_ramp_n: int = 0
+    # share of batches whose n is drawn up to paper_n_max (the paper's recipe), the rest over all
+    # of n_range: a range stretched to 1,000 rows would otherwise halve the small samples' share
+    paper_n_share: float = 0.0
+    paper_n_max: int = 500
 
 
 class TrainingStream:
@@ -84,7 +92,10 @@ class TrainingStream:
 
     def _draw_shape(self) -> tuple[int, int, int]:
         cfg = self.config
-        n = self._randint(*cfg.n_range)
+        high = cfg.n_range[1]
+        if cfg.paper_n_share > 0 and float(torch.rand(1, generator=self.generator, device=self.device)) < cfg.paper_n_share:
+            high = min(high, cfg.paper_n_max)
+        n = self._randint(cfg.n_range[0], high)
         dim_x = self._randint(*cfg.dim_range)
         if float(torch.rand(1, generator=self.generator, device=self.device)) < cfg.prob_equal_dims:
             dim_y = dim_x
@@ -103,7 +114,8 @@ class TrainingStream:
         size = cfg.cells_per_batch // (n * (dim_x + dim_y))
         size = max(cfg.min_batch, min(cfg.max_batch, size))
         size = max(size, len(usable)) // len(usable) * len(usable)
-        relations = int(round(size * cfg.relation_fraction)) if n >= cfg.relation_min_n else 0
+        share = cfg.relation_fraction * (min(1.0, n / cfg.relation_ramp_n) if cfg.relation_ramp_n else 1.0)
+        relations = int(round(size * share)) if n >= cfg.relation_min_n else 0
         per_family = max(1, (size - relations) // len(usable)) if relations < size else 0
         xs, ys, mis, names = [], [], [], []
         if relations:
