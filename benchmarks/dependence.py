@@ -61,12 +61,13 @@ def relation_sets(per_cell: int, seed: int) -> dict:
     return sets
 
 
-def print_relations(model: str, per_cell: int, seed: int) -> None:
+def print_relations(model: str, per_cell: int, seed: int) -> dict:
     sets = relation_sets(per_cell, seed)
     ksg = KSG(k=5)
     print(f"\n1. Relations: {per_cell} datasets per (n, columns a side), columns a side in {DIMS}; "
           "MSE in nats^2; KSG k=5 on normal scores")
     print(f"{'split':>8} {'n':>5} {'mean MI':>8} {'model MSE':>10} {'KSG MSE':>9} {'ratio':>6} {'90% held':>9}")
+    figures = {}
     for split, rows in sets.items():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -84,13 +85,17 @@ def print_relations(model: str, per_cell: int, seed: int) -> None:
             held = np.mean((low[m] <= mi[m]) & (mi[m] <= high[m]))
             print(f"{split:>8} {n:>5} {mi[m].mean():>8.3f} {model_mse:>10.4f} {ksg_mse:>9.4f} "
                   f"{model_mse / ksg_mse:>6.2f} {held:>9.2f}")
+            figures[f"{split}/n={n}"] = {"datasets": int(m.sum()), "mse": float(model_mse), "ksg_mse": float(ksg_mse),
+                                         "held90": float(held)}
         by_dims = "  ".join(f"{d}: {np.mean((est[dims == d] - mi[dims == d]) ** 2):.3f} / "
                             f"{np.mean((k[dims == d] - mi[dims == d]) ** 2):.3f}" for d in DIMS)
         print(f"{'':>8} by columns a side, model / KSG MSE: {by_dims}")
+    return figures
 
 
-def print_paper_grids(model: str) -> None:
+def print_paper_grids(model: str) -> dict:
     print("\n2. Paper grids (seed 0, 9 repeats): MSE of estimate_many")
+    figures = {}
     for split in ("imd", "oomd"):
         grid = paper_grid(split, seed=0, repeats=9)
         with warnings.catch_warnings():
@@ -99,9 +104,11 @@ def print_paper_grids(model: str) -> None:
         est = np.array([r.estimate for r in results])
         held = np.mean([(r.low <= m <= r.high) for r, m in zip(results, grid.mi)])
         print(f"   {split.upper():>4}: MSE {np.mean((est - grid.mi) ** 2):.3f}, 90% held {held:.3f} ({len(grid)} datasets)")
+        figures[split] = {"mse": float(np.mean((est - grid.mi) ** 2)), "held90": float(held)}
+    return figures
 
 
-def print_friedman(model: str, seeds: int) -> None:
+def print_friedman(model: str, seeds: int) -> dict:
     from sklearn.datasets import make_friedman1
     from sklearn.feature_selection import mutual_info_regression
 
@@ -109,6 +116,7 @@ def print_friedman(model: str, seeds: int) -> None:
     print(f"\n3. make_friedman1 (10 features, 5 informative, noise 1, columns shuffled, {seeds} seeds): "
           "top-5 recovery")
     print(f"{'n':>5} {'model':>7} {'copula CCA':>11} {'sklearn MI':>11}")
+    figures = {}
     for n in (50, 100, 200):
         scores = {"model": [], "cca": [], "sklearn": []}
         for seed in range(seeds):
@@ -127,9 +135,11 @@ def print_friedman(model: str, seeds: int) -> None:
             for name, s in ranked.items():
                 scores[name].append(len(informative & set(np.argsort(s)[-5:])) / 5)
         print(f"{n:>5} {np.mean(scores['model']):>7.2f} {np.mean(scores['cca']):>11.2f} {np.mean(scores['sklearn']):>11.2f}")
+        figures[f"n={n}"] = {name: float(np.mean(v)) for name, v in scores.items()}
+    return figures
 
 
-def print_wide_matrix(model: str, seeds: int) -> None:
+def print_wide_matrix(model: str, seeds: int) -> dict:
     exact = noisy_function_mi(np.square, 0.3)
     values = []
     for seed in range(seeds):
@@ -142,9 +152,10 @@ def print_wide_matrix(model: str, seeds: int) -> None:
     values = np.array(values)
     print(f"\n4. y = x^2 + 0.3 noise in a 40-column mi_matrix (n = 500, {seeds} seeds): exact {exact:.3f}, "
           f"mean {values.mean():.3f}, largest error {np.abs(values - exact).max():.3f}")
+    return {"exact": float(exact), "mean": float(values.mean()), "largest_error": float(np.abs(values - exact).max())}
 
 
-def print_speed(model: str) -> None:
+def print_speed(model: str) -> dict:
     from sklearn.feature_selection import mutual_info_regression
 
     rng = np.random.default_rng(5)
@@ -166,6 +177,8 @@ def print_speed(model: str) -> None:
     print(f"\n5. Speed: estimate n = 500, 32 + 32: {t_model * 1e3:.1f} ms, textbook cKDTree KSG {t_ksg * 1e3:.1f} ms "
           f"({t_ksg / t_model:.1f}x); mi_matrix of 40 columns (780 pairs): {t_matrix:.2f} s, "
           f"mutual_info_regression over the pairs {t_sklearn:.2f} s ({t_sklearn / t_matrix:.1f}x)")
+    return {"estimate_ms": t_model * 1e3, "textbook_ksg_ms": t_ksg * 1e3, "mi_matrix_s": t_matrix,
+            "mutual_info_regression_s": t_sklearn}
 
 
 def _median(fn, repeat: int) -> float:
@@ -183,15 +196,19 @@ def main() -> None:
     parser.add_argument("--per-cell", type=int, default=8, help="datasets per (split, n, columns a side)")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--quick", action="store_true", help="relations only, 4 per cell, no paper grids")
+    parser.add_argument("--json", default=None, help="also write the figures to this JSON file")
     args = parser.parse_args()
     print(f"model: {args.model}")
-    print_relations(args.model, 4 if args.quick else args.per_cell, args.seed)
-    if args.quick:
-        return
-    print_paper_grids(args.model)
-    print_friedman(args.model, 20)
-    print_wide_matrix(args.model, 10)
-    print_speed(args.model)
+    report = {"command": "python benchmarks/dependence.py" + ("" if args.per_cell == 8 else f" --per-cell {args.per_cell}"),
+              "relations": print_relations(args.model, 4 if args.quick else args.per_cell, args.seed)}
+    if not args.quick:
+        report |= {"paper_grids": print_paper_grids(args.model), "friedman1_top5": print_friedman(args.model, 20),
+                   "square_pair_in_40_columns": print_wide_matrix(args.model, 10), "speed": print_speed(args.model)}
+    if args.json:
+        import json
+
+        with open(args.json, "w") as out:
+            json.dump(report, out, indent=1)
 
 
 if __name__ == "__main__":

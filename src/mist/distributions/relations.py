@@ -903,11 +903,12 @@ _MODE_KINDS = {
 }
 _MODE_KINDS["heldout_maps"] = _MODE_KINDS["train"]
 _SINGLE_INDEX_KINDS = {"train": ("fourier",), "heldout_kinds": ("bumps", "kinks"), "heldout_maps": ("fourier",)}
-_BLOCK_REGIMES = np.cumsum([0.05, 0.35, 0.35, 0.25])  # none, few (1-3), any (1-max), all
+#: Chances of no dependent block, a few (1-3), any number (1 to the most) and the most.
+BLOCK_REGIMES = (0.05, 0.35, 0.35, 0.25)
 
 
-def _block_count(most: int, rng: np.random.Generator) -> int:
-    regime = int(np.searchsorted(_BLOCK_REGIMES, rng.random(), side="right"))
+def _block_count(most: int, rng: np.random.Generator, regimes: Sequence[float] = BLOCK_REGIMES) -> int:
+    regime = int(np.searchsorted(np.cumsum(regimes) / np.sum(regimes), rng.random(), side="right"))
     if regime == 0:
         return 0
     if regime == 1:
@@ -935,7 +936,8 @@ def _side_map_kind(mode: str, dim: int, forced: bool, rng: np.random.Generator, 
 
 
 def sample_relation_dataset(n: int, dim_x: int, dim_y: int, rng: np.random.Generator, *, split: str = "train",
-                            banks: RelationBanks | None = None, map_probability: float = 0.5) -> RelationDataset:
+                            banks: RelationBanks | None = None, map_probability: float = 0.5,
+                            block_regimes: Sequence[float] = BLOCK_REGIMES) -> RelationDataset:
     """One dataset of n rows: independent dependent blocks, noise columns, side maps, shuffles.
 
     The number of dependent blocks is 0 (5%), 1-3 (35%), 1 to min(dim_x, dim_y) (35%) or
@@ -949,7 +951,8 @@ def sample_relation_dataset(n: int, dim_x: int, dim_y: int, rng: np.random.Gener
     with probability 1/2; train: rotation or coupling, held out: spiral or flip_middle), a
     random column permutation per side, and half the time a random increasing map per column.
     ``banks`` defaults to ``default_banks()`` (built once, about 9 s). ``map_probability``: the
-    chance of a side map on each side (where a held-out map is not forced).
+    chance of a side map on each side (where a held-out map is not forced); ``block_regimes``:
+    the chances of the four block counts above (``BLOCK_REGIMES``).
     """
     if not 0.0 <= map_probability <= 1.0:
         raise ValueError(f"`map_probability` must lie in [0, 1], got {map_probability!r}.")
@@ -964,7 +967,7 @@ def sample_relation_dataset(n: int, dim_x: int, dim_y: int, rng: np.random.Gener
     if split == "heldout":
         mode = "heldout_kinds" if rng.random() < 0.5 else "heldout_maps"
     kinds, cumulative = _MODE_KINDS[mode]
-    blocks = _block_count(min(dim_x, dim_y), rng)
+    blocks = _block_count(min(dim_x, dim_y), rng, block_regimes)
     x = np.empty((n, dim_x))
     y = np.empty((n, dim_y))
     cx = cy = 0
@@ -1018,7 +1021,8 @@ def sample_relation_dataset(n: int, dim_x: int, dim_y: int, rng: np.random.Gener
 
 def sample_relation_datasets(count: int, n: int, dim_x: int, dim_y: int, rng: np.random.Generator, *,
                              split: str = "train", banks: RelationBanks | None = None,
-                             map_probability: float = 0.5) -> RelationDatasetBatch:
+                             map_probability: float = 0.5,
+                             block_regimes: Sequence[float] = BLOCK_REGIMES) -> RelationDatasetBatch:
     """``count`` datasets of one shape stacked as (count, n, dim_x), (count, n, dim_y)."""
     count = _check_int(count, "count", 1)
     n = _check_int(n, "n", 1)
@@ -1033,7 +1037,8 @@ def sample_relation_datasets(count: int, n: int, dim_x: int, dim_y: int, rng: np
     se = np.empty(count)
     descriptions = []
     for i in range(count):
-        d = sample_relation_dataset(n, dim_x, dim_y, rng, split=split, banks=banks, map_probability=map_probability)
+        d = sample_relation_dataset(n, dim_x, dim_y, rng, split=split, banks=banks, map_probability=map_probability,
+                                    block_regimes=block_regimes)
         x[i], y[i], mi[i], se[i] = d.x, d.y, d.mi, d.mi_standard_error
         descriptions.append(d.description)
     return RelationDatasetBatch(x, y, mi, se, descriptions)
@@ -1047,6 +1052,6 @@ __all__ = [
     "sign_flip_mi", "PairRelation", "named_relation", "sign_flip_relation", "gaussian_relation",
     "FunctionBank", "random_mixture", "mixture_mi_monte_carlo", "build_mixture_bank", "MixtureBank",
     "load_mixture_bank", "RelationBanks", "build_relation_banks", "default_banks", "random_relation",
-    "SideMap", "random_side_map", "RelationDataset", "RelationDatasetBatch", "sample_relation_dataset",
+    "BLOCK_REGIMES", "SideMap", "random_side_map", "RelationDataset", "RelationDatasetBatch", "sample_relation_dataset",
     "sample_relation_datasets",
 ]

@@ -59,6 +59,11 @@ class StreamConfig:
     # paper's dense and latent-variable families at small n, whose MI is low
     relation_map_probability: float = 0.5
     relation_min_n: int = 0  # batches with fewer rows hold no relations
+    # chances of none, a few (1-3), any number and the most dependent blocks in a relation
+    # dataset (mist.distributions.relations.BLOCK_REGIMES): many independent dependent pairs add
+    # up to MI that looks, pair by pair, like the paper's latent-variable families, whose pairs
+    # share one latent and whose MI does not add up
+    relation_block_regimes: tuple[float, float, float, float] = (0.05, 0.35, 0.35, 0.25)
     # below this many rows the relations' share shrinks in proportion to n: at few rows a weak
     # non-monotone signal is hard to tell from chance, and a model shown many such datasets of
     # high MI learns to read chance in the paper's families as MI (a positive bias at n < 100)
@@ -144,7 +149,8 @@ class TrainingStream:
         seed = int(torch.randint(0, 2**62, (1,), generator=self.generator, device=self.device))
         batch = sample_relation_datasets(count, n, dim_x, dim_y, np.random.default_rng(seed),
                                          split=self.config.relation_split, banks=self.banks,
-                                         map_probability=self.config.relation_map_probability)
+                                         map_probability=self.config.relation_map_probability,
+                                         block_regimes=self.config.relation_block_regimes)
         as_tensor = lambda a: torch.as_tensor(a, dtype=torch.float32, device=self.device)  # noqa: E731
         return as_tensor(batch.x), as_tensor(batch.y), as_tensor(batch.mi)
 
