@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+import mist
 import mist.api as api
 from mist import range_checks
 from mist.errors import MistError, MistWarning
@@ -434,3 +435,18 @@ def test_the_progress_bar_keeps_stdout_clean(capsys):
     api.estimate_many(pairs)  # by default only where someone can see it: not here
     out, _ = capsys.readouterr()
     assert out == ""
+
+
+def test_warnings_come_in_kinds_that_filter_apart(test_model_card):
+    rng = np.random.default_rng(0)
+    x = np.column_stack([rng.normal(size=6), np.ones(6)])  # a constant column, and fewer rows than trained on
+    with pytest.warns(MistWarning) as caught:
+        api.estimate(x, rng.normal(size=6), model=test_model_card)
+    kinds = {type(w.message) for w in caught}
+    assert kinds == {mist.InputWarning, mist.RangeWarning}
+    assert issubclass(mist.InputWarning, MistWarning) and issubclass(mist.RangeWarning, MistWarning)
+    with warnings.catch_warnings():  # silencing one kind keeps the other
+        warnings.simplefilter("error", MistWarning)
+        warnings.simplefilter("ignore", mist.InputWarning)
+        with pytest.raises(mist.RangeWarning, match="6 rows, fewer than"):
+            api.estimate(x, rng.normal(size=6), model=test_model_card)

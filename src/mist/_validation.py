@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from mist.errors import MistError, MistWarning
+from mist.errors import InputWarning, MistError
 
 MIN_SAMPLES = 3
 
@@ -170,7 +170,7 @@ def drop_constant_columns(
         parts.append(f"`y` columns {const_y.tolist()}")
     message = (f"constant {' and '.join(parts)} carry no information and were ignored "
                "(if every column of `x` or of `y` is constant, the mutual information is 0).")
-    warnings.warn(message, MistWarning, stacklevel=stacklevel)
+    warnings.warn(message, InputWarning, stacklevel=stacklevel)
     return np.delete(x, const_x, axis=1), np.delete(y, const_y, axis=1), message
 
 

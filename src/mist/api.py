@@ -29,7 +29,7 @@ import numpy as np
 
 from mist._validation import (_column_names, as_samples, check_choice, check_level, check_xy, distinct_counts,
                               drop_constant_columns, exact_in_float32)
-from mist.errors import MistError, MistWarning
+from mist.errors import InputWarning, MistError, MistWarning, RangeWarning
 from mist.range_checks import (BEYOND_RANGE, CHECK_TAU, HIGH_MI_MIN_ROWS, HIGH_MI_Z, MAX_COLUMNS_PER_ROW,
                                beyond_range, high_mi_note, max_rows, pair_correlation_bounds, range_notes,
                                training_range)
@@ -129,14 +129,14 @@ def _prepare(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray, list[str], bool, t
                 notes.append(f"{name} has a column with only {distinct} distinct values in {a.shape[0]} rows")
                 warnings.warn(f"`{name}` looks discrete: a column has {distinct} distinct values in {a.shape[0]} rows. "
                               "mist estimates MI of continuous variables; ties are ranked by averaging, and the "
-                              "estimate may be unreliable.", MistWarning, stacklevel=4)
+                              "estimate may be unreliable.", InputWarning, stacklevel=4)
     columns, rows = x.shape[1] + y.shape[1], x.shape[0]
     if columns > MAX_COLUMNS_PER_ROW * rows:
         notes.append(f"{columns} columns for {rows} rows: the interval is unreliable")
         warnings.warn(f"{columns} columns (x and y together) for {rows} rows: with more than {MAX_COLUMNS_PER_ROW} "
                       "columns per row chance dependence is everywhere, the learned estimator overestimates MI and "
                       "its interval is too narrow (benchmarks/high_mi.py --shapes measures how much). Use more rows "
-                      "or fewer columns.", MistWarning, stacklevel=4)
+                      "or fewer columns.", InputWarning, stacklevel=4)
     labels = tuple([repr(given[j]) if given and len(given) == len(c) else str(j) for j in np.flatnonzero(c > 1)]
                    for given, c in zip(names, counts))
     return x, y, notes, discrete, labels
@@ -266,7 +266,7 @@ def _estimate_batch(pairs, *, model, level, quantiles, base, device, progress, l
                                 pair=lambda: _strongest_pair_label(x, y, *labels, rows_max))
             if text:
                 notes.append(text)
-                warnings.warn(text + ".", MistWarning, stacklevel=3)
+                warnings.warn(text + ".", RangeWarning, stacklevel=3)
         if len(passes_of[i]) > 1:
             how = ("the interval narrowed for the average as fitted for this model (shared fraction "
                    f"{rho:.2f})" if rho is not None else "the interval is that of a subset (conservative)")
@@ -437,13 +437,13 @@ def _warn_columns(values: np.ndarray, names: list[str], stacklevel: int) -> tupl
     constant = [names[j] for j in np.flatnonzero(distinct == 1)]
     if constant:
         warnings.warn(f"{COLUMN_WARNING}{constant[:10]} are constant: their MI with any other column is 0.",
-                      MistWarning, stacklevel=stacklevel)
+                      InputWarning, stacklevel=stacklevel)
     tied = np.flatnonzero((distinct > 1) & (distinct < DISCRETE_SHARE * values.shape[0]))
     if tied.size:
         listed = ", ".join(f"{names[j]} ({distinct[j]})" for j in tied[:10])
         warnings.warn(f"{COLUMN_WARNING}look discrete (distinct values in {values.shape[0]} rows): {listed}. "
                       "mist estimates MI of continuous variables; ties are ranked by averaging, and the estimates "
-                      "of their pairs may be unreliable.", MistWarning, stacklevel=stacklevel)
+                      "of their pairs may be unreliable.", InputWarning, stacklevel=stacklevel)
     return exact_in_float32(values, kept), distinct
 
 
@@ -527,7 +527,7 @@ def _warn_pairs(names: list[str], pairs: list[tuple[int, int]], marked, values, 
         worst = sorted(marked, key=lambda k: estimates[k] - values[k])[:5]
         listed = ", ".join(f"{label(k)} ({describe(k)})" for k in worst)
         # user -> mi_matrix / mi_pairs / mutual_info_score -> _warn_beyond_range -> here
-        warnings.warn(message(len(marked), listed), MistWarning, stacklevel=4)
+        warnings.warn(message(len(marked), listed), RangeWarning, stacklevel=4)
     return found
 
 

@@ -10,4 +10,16 @@ class MistError(ValueError):
 
 
 class MistWarning(UserWarning):
-    """Input mist can handle, but whose result deserves a second look."""
+    """Input mist can handle, but whose result deserves a second look. Every warning mist raises
+    is one of its kinds below, so ``warnings.filterwarnings("ignore", category=...)`` can silence
+    one kind and keep the others."""
+
+
+class InputWarning(MistWarning):
+    """Something about the input itself: constant or discrete-looking columns, more columns than
+    the rows can support."""
+
+
+class RangeWarning(MistWarning):
+    """The data lie outside what the model was trained on (fewer rows, more columns, a column
+    pair correlated past its training data): its estimate and interval there are less reliable."""

@@ -15,7 +15,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from mist.errors import MistWarning
+from mist.errors import RangeWarning
 
 #: Above this many columns (x and y together) per row, estimates and intervals are unreliable.
 MAX_COLUMNS_PER_ROW = 4
@@ -77,7 +77,7 @@ def range_notes(n: int, dim_x: int, dim_y: int, n_min: int, dim_max: int) -> lis
                      "data: the estimate and its interval are unreliable (benchmarks/high_mi.py --shapes measures "
                      "how much)")
     for note in notes:
-        warnings.warn(note + ".", MistWarning, stacklevel=4)
+        warnings.warn(note + ".", RangeWarning, stacklevel=4)
     return notes
 
 
