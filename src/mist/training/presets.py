@@ -73,7 +73,7 @@ def preset(name: str) -> TrainConfig:
                               use_pair_stats=True),
             stream=StreamConfig(n_range=(10, 1000), cells_per_batch=1_200_000, min_batch=64, max_batch=1024,
                                 relation_fraction=0.3, relation_map_probability=0.2, relation_min_n=30,
-                                relation_ramp_n=250, paper_n_share=0.5,
+                                relation_ramp_n=250, paper_n_share=0.5, small_n_share=0.1,
                                 relation_block_regimes=(0.05, 0.5, 0.35, 0.1)),
             steps=100_000, lr=3e-4, loaded_lr_ratio=0.33, warmup_steps=100, val_every=200,
         )

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Iterator, NamedTuple
 
+import math
+
 import numpy as np
 import torch
 
@@ -72,6 +74,11 @@ class StreamConfig:
     # of n_range: a range stretched to 1,000 rows would otherwise halve the small samples' share
     paper_n_share: float = 0.0
     paper_n_max: int = 500
+    # share of batches whose n is log-uniform between n_range's least and small_n_max: few rows
+    # with many columns are the hardest corner (n = 10, 32 + 32 columns: chance dependence in
+    # every column pair), and uniform n leaves it a few in a thousand batches
+    small_n_share: float = 0.0
+    small_n_max: int = 100
 
 
 class TrainingStream:
@@ -101,6 +108,10 @@ class TrainingStream:
         if cfg.paper_n_share > 0 and float(torch.rand(1, generator=self.generator, device=self.device)) < cfg.paper_n_share:
             high = min(high, cfg.paper_n_max)
         n = self._randint(cfg.n_range[0], high)
+        if cfg.small_n_share > 0 and float(torch.rand(1, generator=self.generator, device=self.device)) < cfg.small_n_share:
+            low, top = math.log(cfg.n_range[0]), math.log(min(high, cfg.small_n_max) + 1)
+            u = float(torch.rand(1, generator=self.generator, device=self.device))
+            n = min(int(math.exp(low + u * (top - low))), cfg.small_n_max)
         dim_x = self._randint(*cfg.dim_range)
         if float(torch.rand(1, generator=self.generator, device=self.device)) < cfg.prob_equal_dims:
             dim_y = dim_x
