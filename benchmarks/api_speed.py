@@ -30,7 +30,7 @@ import torch
 import mist
 from mist.distributions import sample_datasets
 from mist.estimators import KSG
-from mist.api import _subsets
+from mist.api import row_subsets
 from mist.model.inference import predict_many
 from mist.range_checks import max_rows
 
@@ -142,7 +142,7 @@ def main() -> None:
         for d in (1, 8, 32):
             b = sample_datasets("multi_normal-sparse-base", n, d, d, 1, seed=0)
             x, y = b.x[0].numpy().astype(np.float64), b.y[0].numpy().astype(np.float64)
-            parts = [rows for rows in _subsets(x, y, max_rows=max_rows(network.card))]  # as estimate splits them
+            parts = [rows for rows in row_subsets(x, y, max_rows=max_rows(network.card))]  # as estimate splits them
             t_mist, t_torch, t_ksg, t_tree = median_times([
                 lambda: mist.estimate(x, y, model=args.model),
                 lambda: predict_many(network, [x[r] for r in parts], [y[r] for r in parts], [0.05, 0.5, 0.95],

@@ -27,7 +27,8 @@ from mist.estimators import KSG
 
 
 def print_intervals(model: str, seed: int, per_value: int) -> None:
-    from mist.api import _subsets
+    from mist.api import row_subsets
+    from mist.range_checks import max_rows
     from mist.model.calibration import (LARGE_N_SEED, LARGE_N_VALUES, SUBSET_FIT_TAUS, combine_subset_quantiles,
                                         large_n_set, pinball_loss, shared_fraction, subset_quantiles)
     from mist.weights import load_predictor
@@ -41,7 +42,8 @@ def print_intervals(model: str, seed: int, per_value: int) -> None:
     taus = list(SUBSET_FIT_TAUS)
     for n in LARGE_N_VALUES:
         data = large_n_set(seed=seed, per_value=per_value, n_values=(n,))
-        per_subset = subset_quantiles(network, data, _subsets, taus)
+        per_subset = subset_quantiles(network, data, lambda x, y: row_subsets(x, y, max_rows=max_rows(network.card)),
+                                      taus)
         truth = np.array([mi for _, _, mi in data])
         for label, value in (("1", 1.0), (f"{rho:.2f}", rho)) if rho is not None else (("1", 1.0),):
             q = np.stack([combine_subset_quantiles(p, taus.index(0.5), value) for p in per_subset])

@@ -7,7 +7,7 @@ for every pair of columns at once, :func:`_column_pair_estimates`):
 1. x and y are validated (:func:`_prepare`): constant columns dropped, discrete-looking columns
    and too many columns for the rows warned about;
 2. above the model's trained rows (its card's ``n_range``), the rows are split into
-   order-independent subsets (:func:`_subsets`);
+   order-independent subsets (:func:`row_subsets`);
 3. the model runs once per subset (:func:`mist.model.inference.predict_many`); the subsets'
    estimates are averaged and their quantiles combined as fitted for the model;
 4. the high-MI check (:mod:`mist.range_checks`): the model-free ``lower_bound``, and a warning
@@ -143,7 +143,7 @@ def _prepare(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray, list[str], bool, t
 
 
 
-def _subsets(x: np.ndarray, y: np.ndarray, large_n: str = "subsets", max_rows: int = 500) -> list[np.ndarray]:
+def row_subsets(x: np.ndarray, y: np.ndarray, large_n: str = "subsets", max_rows: int = 500) -> list[np.ndarray]:
     """Row indices of order-independent subsets of at most ``max_rows`` rows.
 
     Rows are sorted by their content (so the input order does not matter), then dealt in turn
@@ -236,7 +236,7 @@ def _estimate_batch(pairs, *, model, level, quantiles, base, device, progress, l
     for i, (x, y, notes, _, _) in enumerate(prepared):
         notes += range_notes(x.shape[0], x.shape[1], y.shape[1], n_min, dim_max)
         if x.shape[1] and y.shape[1]:
-            for rows in _subsets(x, y, large_n, rows_max):
+            for rows in row_subsets(x, y, large_n, rows_max):
                 xs.append(x[rows])
                 ys.append(y[rows])
                 owner.append(i)
@@ -295,7 +295,7 @@ def _ksg_answers(prepared, taus, asked, level, scale, unit) -> list[MIResult]:
     for x, y, notes, _, _ in prepared:
         m, q = 0.0, np.zeros(len(taus))
         if x.shape[1] and y.shape[1]:
-            rows = _subsets(x, y, max_rows=KSG_MAX_ROWS)[0]
+            rows = row_subsets(x, y, max_rows=KSG_MAX_ROWS)[0]
             if len(rows) < x.shape[0]:
                 notes.append(f"KSG on {len(rows)} of the {x.shape[0]} rows (chosen by content)")
             z = normal_scores(np.hstack([x[rows], y[rows]])[None])[0].astype(np.float64)
@@ -315,7 +315,7 @@ def _strongest_pair_label(x: np.ndarray, y: np.ndarray, x_labels: list[str], y_l
     first subset of at most ``rows_max`` rows in content order), for the high-MI check's note."""
     from mist.model.numpy_forward import strongest_pair
 
-    rows = _subsets(x, y, max_rows=rows_max)[0]
+    rows = row_subsets(x, y, max_rows=rows_max)[0]
     j, k = strongest_pair(x[rows], y[rows])
     return f"x column {x_labels[j]} and y column {y_labels[k]}"
 
@@ -474,7 +474,7 @@ def _column_pair_estimates(values: np.ndarray, first, second, *, model: str, dev
     found = _PairEstimates(zeros, zeros.copy(), zeros.copy(), zeros.copy(), missing, np.zeros(len(first), dtype=bool))
     if not live.any():
         return found
-    subsets = _subsets(values, values[:, :0], max_rows=max_rows(engine.card))
+    subsets = row_subsets(values, values[:, :0], max_rows=max_rows(engine.card))
     taus = _taus(level, None) + [CHECK_TAU]
     means, quants, r2s = [], [], []
     for rows in subsets:

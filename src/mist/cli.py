@@ -452,7 +452,7 @@ def export(
         if calibrate:
             import numpy as np
 
-            from mist.api import _subsets
+            from mist.api import row_subsets
             from mist.model.calibration import (GRID_TAUS, LARGE_N_PER_VALUE, LARGE_N_SEED, LARGE_N_VALUES, N_EDGES,
                                                 calibration_set, calibration_set_description, fit_calibration,
                                                 fit_shared_fraction, large_n_set, relation_calibration_set,
@@ -477,7 +477,7 @@ def export(
                 raw_coverage={f"{t:.2f}": round(float(np.interp(t, GRID_TAUS, coverage)), 4) for t in (0.05, 0.25, 0.5, 0.75, 0.95)})
             network.tau_map = maps  # the subsets' quantiles are the calibrated ones, as estimate gives them
             large = large_n_set()
-            split = lambda x, y: _subsets(x, y, max_rows=n_max)  # noqa: E731  (as estimate splits them)
+            split = lambda x, y: row_subsets(x, y, max_rows=n_max)  # noqa: E731  (as estimate splits them)
             rho, report = fit_shared_fraction(subset_quantiles(network, large, split), [mi for _, _, mi in large])
             meta["subset_calibration"] = dict(
                 shared_fraction=rho, datasets=len(large), on_fit_data=report,

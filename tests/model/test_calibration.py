@@ -154,14 +154,14 @@ def test_malformed_subset_calibration_is_refused(tmp_path):
 
 
 def test_subset_quantiles_are_those_estimate_averages():
-    from mist.api import _subsets
+    from mist.api import row_subsets
 
     torch.manual_seed(0)
     network = MISTNetwork(SMALL).eval()
     data = large_n_set(seed=3, per_value=2, n_values=(1200,))
     assert len(data) == 2 and all(x.shape[0] == 1200 and np.isfinite(mi) for x, _, mi in data)
-    per_subset = subset_quantiles(network, data, _subsets, TAUS)
+    per_subset = subset_quantiles(network, data, row_subsets, TAUS)
     for (x, y, _), q in zip(data, per_subset):
-        rows = _subsets(x, y)
+        rows = row_subsets(x, y)
         assert q.shape == (3, len(TAUS))  # 1,200 rows: 3 subsets of 400
         np.testing.assert_allclose(q, predict_many(network, [x[r] for r in rows], [y[r] for r in rows], TAUS)[1])
