@@ -80,6 +80,13 @@ def test_a_network_gaining_the_pair_branch_starts_where_its_weights_were():
         load_gaining_branches(grown, {k: v for k, v in base.state_dict().items() if not k.startswith("trunk.")})
 
 
+def test_snapshots_keep_each_checkpoints_weights(tmp_path):
+    cfg = preset("smoke")
+    cfg.steps, cfg.val_every, cfg.snapshots = 3, 0, True
+    train(cfg, tmp_path, device="cpu", progress=False)
+    assert [p.name for p in (tmp_path / "snapshots").iterdir()] == ["model-3.safetensors"]
+
+
 def test_pinball_loss_values():
     pred = torch.tensor([[1.0, 3.0]])
     target = torch.tensor([2.0])

@@ -305,9 +305,15 @@ def load_run(folder: str | Path) -> tuple[MISTNetwork, dict]:
 
 
 def _save(out_dir, network, optimizer, stream, cfg, step, datasets, wall, world, lineage=None, fresh=()) -> None:
-    save_checkpoint(out_dir / "checkpoint", network, optimizer, stream.state(),
-                    {"step": step, "datasets": datasets, "wall_s": round(wall, 1), "world": world,
-                     "train_config": cfg.to_dict(), "initialized_from": lineage, "fresh_parameters": list(fresh)})
+    folder = save_checkpoint(out_dir / "checkpoint", network, optimizer, stream.state(),
+                             {"step": step, "datasets": datasets, "wall_s": round(wall, 1), "world": world,
+                              "train_config": cfg.to_dict(), "initialized_from": lineage,
+                              "fresh_parameters": list(fresh)})
+    if cfg.snapshots:  # scripts/average_weights.py averages them
+        import shutil
+
+        (out_dir / "snapshots").mkdir(exist_ok=True)
+        shutil.copy(folder / "model.safetensors", out_dir / "snapshots" / f"model-{step}.safetensors")
 
 
 class _ProgressBar:

@@ -26,6 +26,7 @@ class TrainConfig:
     val_repeats: int = 3
     val_n_values: tuple[int, ...] = (10, 50, 100, 200, 350, 500)
     checkpoint_every_s: float = 300.0
+    snapshots: bool = False  # also keep each checkpoint's weights as snapshots/model-STEP.safetensors (to average)
     autocast: str = "auto"  # "auto": bf16 on CUDA, none on CPU; or "bf16" / "none"
     loaded_lr_ratio: float = 1.0  # learning rate of the weights loaded by --init, relative to new ones
     time_limit_s: float | None = None
@@ -75,7 +76,7 @@ def preset(name: str) -> TrainConfig:
                                 relation_fraction=0.3, relation_map_probability=0.2, relation_min_n=30,
                                 relation_ramp_n=250, paper_n_share=0.5, small_n_share=0.1,
                                 relation_block_regimes=(0.05, 0.5, 0.35, 0.1)),
-            steps=100_000, lr=3e-4, loaded_lr_ratio=0.33, warmup_steps=100, val_every=200,
+            steps=100_000, lr=3e-4, loaded_lr_ratio=0.33, warmup_steps=100, val_every=200, snapshots=True,
         )
     if name == "small":
         # The statistics-only design of `tiny`, wider and one column block deeper; CPU inference
