@@ -165,3 +165,14 @@ def test_subset_quantiles_are_those_estimate_averages():
         rows = row_subsets(x, y)
         assert q.shape == (3, len(TAUS))  # 1,200 rows: 3 subsets of 400
         np.testing.assert_allclose(q, predict_many(network, [x[r] for r in rows], [y[r] for r in rows], TAUS)[1])
+
+
+def test_relation_calibration_set_follows_the_training_mix():
+    from mist.model.calibration import relation_calibration_set
+
+    xs, ys, mi = relation_calibration_set(40, n_max=100)
+    assert len(xs) == len(ys) == len(mi) == 40 and np.isfinite(mi).all() and (mi >= 0).all()
+    assert {x.shape[0] for x in xs} == set(np.linspace(10, 100, 20).astype(int))
+    assert max(x.shape[1] for x in xs) <= 32 and max(y.shape[1] for y in ys) <= 32
+    again = relation_calibration_set(40, n_max=100)  # seeded: the same datasets
+    assert all(np.array_equal(a, b) for a, b in zip(xs, again[0])) and np.array_equal(mi, again[2])
