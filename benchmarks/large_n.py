@@ -1,4 +1,4 @@
-"""Sample counts above the training range (n > 500): subsets averaging against one direct pass.
+"""Sample counts above the trained rows (500 for mist-tiny-gpu, 1,000 for mist-pairs): subsets averaging against one direct pass.
 
 Held-out draws from the training families (not the test grids), dim_x = dim_y = d: MSE against
 the exact MI of ``mist.estimate(..., large_n="subsets")`` and ``large_n="direct"``, with KSG

@@ -427,7 +427,7 @@ def export(
     note: Optional[str] = typer.Option(None, "--note", help="Free text for the card (how the figures were made)."),
     calibrate: bool = typer.Option(False, "--calibrate", help="Fit the quantile recalibration on 11,520 fresh "
                                    "datasets of the training families, then the interval of averages over row "
-                                   "subsets (n > 500) on 600 more, and store both in the card (a few minutes)."),
+                                   "subsets (n above the trained rows) on 600 more, and store both in the card (a few minutes)."),
 ):
     """Write a trained model as <output>.safetensors + <output>.json, with its card completed.
 
@@ -527,7 +527,7 @@ def evaluate(
             text = re.sub(r"\(data: ([^)]+)\)", lambda m: f"(data: [{m.group(1)}]({prefix}/{m.group(1)}))", text)
             markdown.write_text(text)
             typer.echo(f"wrote {markdown}")
-        typer.echo("MSE: " + json.dumps({s: {k: round(v, 3) for k, v in m.items()} for s, m in summary["mse"].items()}))
+        typer.echo("MSE: " + json.dumps({s: {k: v if isinstance(v, str) else round(v, 3) for k, v in m.items()} for s, m in summary["mse"].items()}))
 
     _run(work)
 

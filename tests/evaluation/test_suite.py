@@ -72,3 +72,15 @@ def test_unknown_estimator(tmp_path, test_model_card):
 def test_markdown_table():
     text = markdown_table(pd.DataFrame({"a": [1.23456, np.nan]}, index=["x", "y"]))
     assert text.splitlines()[2] == "| x | 1.235 |" and text.splitlines()[3] == "| y |  |"
+
+
+def test_mse_tables_mark_a_diverged_estimator_instead_of_averaging_it():
+    from mist.evaluation.suite import mse_by
+
+    truth = pd.Series([1.0, 2.0, 0.5, 0.1])
+    estimates = pd.DataFrame({"good": [1.1, 1.8, 0.5, 0.2], "neural": [1.0, 2.0, 3e11, np.nan]})
+    table = mse_by(estimates, truth, np.array(["a", "a", "b", "b"]))
+    assert table.loc["a", "neural"] == 0.0 and table.loc["b", "neural"] == "diverged"
+    assert table.loc["all", "neural"] == "diverged"
+    assert table.loc["all", "good"] == pytest.approx(np.mean([0.01, 0.04, 0.0, 0.01]))
+    assert "| b | 0.005 | diverged |" in markdown_table(table)

@@ -55,8 +55,8 @@ def sample_requirements(predictions: pd.DataFrame, estimators: list[str], out: P
 
 
 def generalisation(network, out: Path, plt, *, seed: int, quick: bool) -> tuple[list[str], dict]:
-    """Figure 6: MSE of the mean head on sample sizes and dimensions beyond training (n > 500,
-    d > 32), per split. Our model was trained on n in [10, 500] and dims in [1, 32]."""
+    """Figure 6: MSE of the mean head on sample sizes and dimensions beyond the paper's training
+    range (n > 500, d > 32), per split; the model's own range is in its card."""
     ns = (100, 500, 1000, 2000) if not quick else (100, 1000)
     ds = (4, 16, 32, 48, 64) if not quick else (8, 48)
     repeats = 1 if quick else 2

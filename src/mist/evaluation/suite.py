@@ -63,6 +63,22 @@ def _n_bin(n: np.ndarray) -> np.ndarray:
     return np.select(conditions, [f"{lo}-{hi}" for lo, hi in N_BINS], default="other")
 
 
+# No grid's MI comes near this: an estimate beyond it (or not finite) is a fit that diverged
+DIVERGED_NATS = 1e3
+
+
+def mse_by(estimates: pd.DataFrame, truth: pd.Series, groups: np.ndarray, total: bool = True) -> pd.DataFrame:
+    """MSE per group (rows) and estimator (columns), with an "all" row when ``total``. A cell
+    whose estimates include a diverged one (not finite, or beyond ``DIVERGED_NATS``) reads
+    "diverged": its MSE (1e22, say) would describe the divergence, not the estimator's error."""
+    err = estimates.sub(truth, axis=0) ** 2
+    diverged = ~np.isfinite(estimates) | (estimates.abs() > DIVERGED_NATS)
+    mse, bad = err.groupby(groups).mean(), diverged.groupby(groups).any()
+    if total:
+        mse.loc["all"], bad.loc["all"] = err.mean(), diverged.any()
+    return mse.astype(object).mask(bad, "diverged")
+
+
 def markdown_table(frame: pd.DataFrame, digits: int = 3) -> str:
     """A DataFrame as a Markdown table (index first), numbers rounded."""
     def cell(v):
@@ -209,13 +225,11 @@ def _write_report(out: Path, cfg: EvaluationConfig, card: dict, frames, quantile
     # Table 1 and Table 6
     for split_frame, _ in frames:
         split = split_frame["split"].iloc[0]
-        err = split_frame[estimators].sub(split_frame["true_mi"], axis=0) ** 2
-        by_bin = err.groupby(_n_bin(split_frame["n"].to_numpy())).mean()
-        by_bin.loc["all"] = err.mean()
-        by_family = err.groupby(split_frame["family"]).mean()
+        by_bin = mse_by(split_frame[estimators], split_frame["true_mi"], _n_bin(split_frame["n"].to_numpy()))
+        by_family = mse_by(split_frame[estimators], split_frame["true_mi"], split_frame["family"].to_numpy(), total=False)
         by_bin.to_csv(out / f"table1_mse_by_n_{split}.csv")
         by_family.to_csv(out / f"table6_mse_by_family_{split}.csv")
-        summary["mse"][split] = by_bin.loc["all"].to_dict()
+        summary["mse"][split] = by_bin.loc["all"].to_dict()  # "diverged" where a fit diverged
         lines += [f"## Table 1 ({split.upper()}): MSE by sample size (nats^2)", "", markdown_table(by_bin), "",
                   f"## Table 6 ({split.upper()}): MSE by family", "", markdown_table(by_family), ""]
     # Figure 2: predicted vs true

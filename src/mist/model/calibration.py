@@ -10,8 +10,9 @@ coverage c(t) of the head's t-quantile on a fine grid of t, and answer a request
 t where c(t) = tau. Each map is monotone, so quantiles stay non-crossing. The maps are stored in
 the model card (``tau_calibration``) and applied by :func:`mist.model.inference.predict_many`.
 
-Above the training range (n > 500) an estimate averages k disjoint subsets of the rows, and each
-subset's quantiles describe one 500-row estimate. The average's error is partly shared by all
+Above the rows the model was trained on (its card's ``training.n_range``; 500 for the paper's
+recipe) an estimate averages k disjoint subsets of the rows, and each subset's quantiles describe
+one estimate at the subset's size. The average's error is partly shared by all
 subsets (the model's bias on this dataset) and partly independent (each subset's sampling
 noise), so its spread around the median is the subset spread times sqrt(rho + (1 - rho) / k).
 rho, the shared fraction, is fitted per model by pinball loss on fresh training-family data with
