@@ -48,7 +48,8 @@ def test_the_default_sees_non_monotone_dependence(f, name):
             warnings.simplefilter("ignore", mist.MistWarning)
             blind.append(mist.estimate(x, y, model="mist-tiny-gpu").estimate)
     estimates = np.array([r.estimate for r in results])
-    assert np.abs(estimates - exact).max() < 0.25, (name, exact, estimates)
+    # measured (20 draws, n = 500): RMSE 0.06-0.19 where KSG's is 0.05-0.08 (docs/model.md, "Limits")
+    assert abs(estimates.mean() - exact) < 0.25 and np.abs(estimates - exact).max() < 0.35, (name, exact, estimates)
     assert sum(r.low <= exact <= r.high for r in results) >= 3, (name, exact, [(r.low, r.high) for r in results])
     assert max(blind) < exact - 0.4  # what the previous default answered
 
@@ -208,12 +209,12 @@ def test_matrix_and_score_function_take_the_pair_path_and_agree_with_estimate():
     np.testing.assert_allclose(mist.mi_matrix(values, base=2).to_numpy(), matrix / np.log(2), atol=1e-9)
 
 
-def test_matrix_above_500_rows_shares_one_split_of_the_rows():
+def test_matrix_above_the_trained_rows_shares_one_split_of_the_rows():
     rng = np.random.default_rng(9)
-    values = rng.normal(size=(1200, 4))
+    values = rng.normal(size=(2400, 4))
     values[:, 1] += values[:, 0]
     matrix = mist.mi_matrix(values).to_numpy()
-    np.testing.assert_array_equal(mist.mi_matrix(values[rng.permutation(1200)]).to_numpy(), matrix)  # row order
+    np.testing.assert_array_equal(mist.mi_matrix(values[rng.permutation(2400)]).to_numpy(), matrix)  # row order
     # estimate splits each pair's rows its own way: the same up to the subsets' sampling noise
     assert matrix[0, 1] == pytest.approx(mist.estimate(values[:, 0], values[:, 1]).estimate, abs=0.03)
     assert matrix[0, 1] > 0.25 and matrix[2, 3] < 0.05

@@ -30,8 +30,11 @@ class MIEstimator(nn.Module):
 
     Parameters
     ----------
-    model : str, default "default"
+    model : str, default "mist-tiny-gpu"
         Shipped model name or model card path; the module holds its own copy of the weights.
+        The default is the copula-statistics model, not ``mist.estimate``'s: the default's pair
+        lags are rank statistics with no useful gradient, and through its copula statistics
+        alone gradient ascent went astray (docs/model.md, "The differentiable estimator").
     softness : float, default 0.05
         Temperature of the soft ranks, in standard deviations of each column. Smaller is closer
         to the exact estimator and has sharper gradients.
@@ -50,7 +53,7 @@ class MIEstimator(nn.Module):
     >>> mi.backward()  # x.grad now points to higher MI
     """
 
-    def __init__(self, model: str = "default", softness: float = 0.05, trainable: bool = False):
+    def __init__(self, model: str = "mist-tiny-gpu", softness: float = 0.05, trainable: bool = False):
         super().__init__()
         from mist.weights import load_model
 

@@ -193,7 +193,7 @@ def feature_selection(out: Path, plt, *, model: str, seed: int, quick: bool) -> 
     per weight step). Scored by ROC AUC of the final weights and top-2 accuracy."""
     from mist.differentiable import MIEstimator
 
-    est = MIEstimator(model)
+    est = MIEstimator() if model == "default" else MIEstimator(model)  # "default": MIEstimator's own
     steps = 40 if quick else 500
     seeds = range(1 if quick else 3)
     ns = (100,) if quick else (50, 100, 200)

@@ -8,7 +8,7 @@ from pathlib import Path
 from mist.errors import MistError
 
 WEIGHTS_DIR = Path(__file__).resolve().parent
-DEFAULT_MODEL = "mist-tiny-gpu"
+DEFAULT_MODEL = "mist-pairs"
 
 
 def available_models() -> list[str]:
