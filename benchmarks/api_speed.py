@@ -52,7 +52,7 @@ def median_times(fns, repeat: int) -> list[float]:
 def print_stages(engine) -> None:
     """Median microseconds of each building block of one NumPy pass at n = 500, d = 32, each
     timed alone on the shapes that pass gives it (so warm in cache: their sum undercounts)."""
-    from mist.api import _prepare
+    from mist.api import prepare_inputs
     from mist.model import numpy_forward as nf
     from mist.model.lags import pair_lag_statistics
 
@@ -64,9 +64,9 @@ def print_stages(engine) -> None:
     width = engine.config.stats_width
     c = np.random.default_rng(0).normal(size=(1, 64, width)).astype(np.float32)
     blocks = engine.config.column_blocks
-    with nf._OneBlasThread():
+    with nf.OneBlasThread():
         stages = {
-            "validation (_prepare)": (lambda: _prepare(x[0], y[0]), 1),
+            "validation (prepare_inputs)": (lambda: prepare_inputs(x[0], y[0]), 1),
             "normal scores (sort)": (lambda: nf.column_normal_scores(columns), 1),
             "copula summary": (lambda: nf.copula_summary(both, 32), 1),
             "pair lags": (lambda: pair_lag_statistics(columns, 32), 1),

@@ -12,7 +12,7 @@ from mist.errors import InputWarning, MistError
 MIN_SAMPLES = 3
 
 
-def _column_names(data: Any) -> list[str] | None:
+def column_names(data: Any) -> list[str] | None:
     columns = getattr(data, "columns", None)
     if columns is not None:
         return [str(c) for c in columns]
@@ -39,7 +39,7 @@ def as_samples(data: Any, name: str) -> np.ndarray:
     MistError
         If the input is not numeric, not 1-D or 2-D, empty, or holds NaN or infinity.
     """
-    columns = _column_names(data)
+    columns = column_names(data)
     if hasattr(data, "detach") and hasattr(data, "cpu"):  # torch tensor, without importing torch
         data = data.detach().cpu().numpy()
     elif _is_pandas(data):  # DataFrame, Series, Index, nullable arrays, and their subclasses

@@ -4,7 +4,7 @@
 What :func:`estimate` returns, in order (:func:`_estimate_batch`; the tables take the same steps
 for every pair of columns at once, :func:`_column_pair_estimates`):
 
-1. x and y are validated (:func:`_prepare`): constant columns dropped, discrete-looking columns
+1. x and y are validated (:func:`prepare_inputs`): constant columns dropped, discrete-looking columns
    and too many columns for the rows warned about;
 2. above the model's trained rows (its card's ``n_range``), the rows are split into
    order-independent subsets (:func:`row_subsets`);
@@ -27,7 +27,7 @@ from typing import Any, Iterable, NamedTuple, Sequence
 
 import numpy as np
 
-from mist._validation import (_column_names, as_samples, check_choice, check_level, check_xy, distinct_counts,
+from mist._validation import (as_samples, check_choice, check_level, check_xy, column_names, distinct_counts,
                               drop_constant_columns, exact_in_float32)
 from mist.errors import InputWarning, MistError, MistWarning, RangeWarning
 from mist.range_checks import (BEYOND_RANGE, CHECK_TAU, HIGH_MI_MIN_ROWS, HIGH_MI_Z, MAX_COLUMNS_PER_ROW,
@@ -108,16 +108,16 @@ class MIResult:
 DISCRETE_SHARE = 0.5
 
 
-def _prepare(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray, list[str], bool, tuple[list[str], list[str]]]:
+def prepare_inputs(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray, list[str], bool, tuple[list[str], list[str]]]:
     """Validate; drop constant columns (with a note); warn on heavily tied columns. Returns x, y,
     the notes, whether a column looks discrete, and the labels of the columns kept in x and y
     (their names, quoted, where the input had names; else their 0-based positions)."""
-    names = (_column_names(x), _column_names(y))
+    names = (column_names(x), column_names(y))
     x, y = check_xy(x, y)
     (count_x, kept_x), (count_y, kept_y) = distinct_counts(x, float32=True), distinct_counts(y, float32=True)
     counts = (count_x, count_y)  # one sort per side serves the checks below
     x, y = exact_in_float32(x, kept_x), exact_in_float32(y, kept_y)  # the network computes in float32
-    # stack levels: the warning -> (drop_constant_columns ->) _prepare -> _estimate_batch -> estimate -> user
+    # stack levels: the warning -> (drop_constant_columns ->) prepare_inputs -> _estimate_batch -> estimate -> user
     x, y, dropped = drop_constant_columns(x, y, stacklevel=5, constant=tuple(np.flatnonzero(c == 1) for c in counts))
     notes = [dropped] if dropped else []
     discrete = False
@@ -220,7 +220,7 @@ def _estimate_batch(pairs, *, model, level, quantiles, base, device, progress, l
         except (TypeError, ValueError) as exc:
             raise MistError(f"`pairs[{i}]` must be an (x, y) pair of sample arrays.") from exc
         try:
-            prepared.append(_prepare(x, y))
+            prepared.append(prepare_inputs(x, y))
         except MistError as exc:
             if not name_pairs:
                 raise
@@ -642,7 +642,7 @@ def mutual_info_score(X: Any, y: Any, *, model: str = "default") -> np.ndarray:
     """
     features, target = check_xy(as_samples(X, "X"), y)
     p = features.shape[1]
-    names = (_column_names(X) or [f"X[:, {j}]" for j in range(p)]) + ["y"]
+    names = (column_names(X) or [f"X[:, {j}]" for j in range(p)]) + ["y"]
     target_names = ["y"] if target.shape[1] == 1 else [f"y[:, {k}]" for k in range(target.shape[1])]
     table, distinct = _warn_columns(np.hstack([features, target]), names[:p] + target_names, stacklevel=4)
     found = None

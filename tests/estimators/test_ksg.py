@@ -93,10 +93,10 @@ def test_ksg_interval_ignores_row_order_column_order_and_sides():
         np.testing.assert_allclose(other, reference, atol=1e-12)
     assert reference.spread() > reference.halves_sd > 0 and reference.corrected != reference.estimate
     # the halves come from the rows' content: a row's values in another order hash alike
-    from mist.estimators.ksg import _row_hashes
+    from mist.estimators.ksg import row_hashes
     rows = rng.normal(size=(5, 3))
-    np.testing.assert_array_equal(_row_hashes(rows, 4), _row_hashes(rows[:, ::-1], 4))
-    assert _row_hashes(rows, 4).shape == (4, 5) and len(np.unique(_row_hashes(rows, 4))) == 20
+    np.testing.assert_array_equal(row_hashes(rows, 4), row_hashes(rows[:, ::-1], 4))
+    assert row_hashes(rows, 4).shape == (4, 5) and len(np.unique(row_hashes(rows, 4))) == 20
 
 
 def test_ksg_interval_quantiles_are_ordered_and_cover_a_known_mi():

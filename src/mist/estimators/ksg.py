@@ -158,7 +158,7 @@ class KSGInterval(NamedTuple):
         return np.maximum(self.corrected + ndtri(np.asarray(taus, dtype=float)) * self.spread(weight), 0.0)
 
 
-def _row_hashes(rows: np.ndarray, seeds: int) -> np.ndarray:
+def row_hashes(rows: np.ndarray, seeds: int) -> np.ndarray:
     """(seeds, n) numbers uniform in [0, 1), each a function of one row's values as a multiset
     (splitmix64 of their sorted bits): equal for rows holding the same values in any order."""
     mixed = np.zeros(rows.shape[0], dtype=np.uint64)
@@ -207,7 +207,7 @@ def ksg_interval(x, y, *, k: int = 5, half_samples: int = HALF_SAMPLES) -> KSGIn
     estimator = KSG(k=k)
     x, y = check_xy(x, y, min_samples=4 * estimator.min_samples)
     full = estimator.estimate(x, y)
-    order = np.argsort(_row_hashes(np.hstack([x, y]), half_samples), axis=1, kind="stable")
+    order = np.argsort(row_hashes(np.hstack([x, y]), half_samples), axis=1, kind="stable")
     halves = np.array([estimator.estimate(x[rows], y[rows]) for rows in np.sort(order[:, :x.shape[0] // 2], axis=1)])
     correction = float(full - halves.mean())
     return KSGInterval(full, max(full + correction, 0.0), correction, float(halves.std(ddof=1)))

@@ -99,7 +99,7 @@ def standardize(columns: np.ndarray, clip: float = 8.0) -> np.ndarray:
     return clip * np.tanh(z / clip)
 
 
-def _canonical(c: np.ndarray, dim_x: int) -> tuple[np.ndarray, np.ndarray]:
+def canonical_correlations(c: np.ndarray, dim_x: int) -> tuple[np.ndarray, np.ndarray]:
     """Canonical correlations (B, min(dx, dy)), largest first, and each column's squared multiple
     correlation with the other side (B, D), from correlation matrices c (B, D, D)."""
     if c.shape[0] > LAPACK_LOOP_MAX:
@@ -161,7 +161,8 @@ def copula_summary(columns: np.ndarray, dim_x: int, top: int = 3) -> tuple[np.nd
     fourth = (row_norms * row_norms).sum(-1)
     beta = np.minimum((fourth / n - (corr**2).sum((-2, -1))) / (n * d), delta)
     lam = np.where(delta > 0, beta / np.maximum(delta, 1e-12), 1.0).clip(MIN_SHRINKAGE, 1)[:, None, None]
-    canonical, r2_multiple = _canonical(((1 - lam) * corr + lam * eye).astype(columns.dtype, copy=False), dim_x)
+    shrunk = ((1 - lam) * corr + lam * eye).astype(columns.dtype, copy=False)
+    canonical, r2_multiple = canonical_correlations(shrunk, dim_x)
 
     r2 = corr**2
     side = np.arange(d) < dim_x
@@ -265,7 +266,7 @@ _ERFC_P = 0.3275911
 _ERFC_A = (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429)
 
 
-def _gelu(x: np.ndarray) -> np.ndarray:
+def gelu(x: np.ndarray) -> np.ndarray:
     """GELU, x Phi(x), as ``nn.GELU()`` (the erf form) to 5e-7 absolute on float32 inputs.
 
     Phi comes from the erfc approximation above, in place: 2-4x faster than SciPy's erf (7-13
@@ -319,7 +320,7 @@ def _statistics(columns: np.ndarray, dim_x: int, transform: str) -> tuple[np.nda
     return copula_summary(both, dim_x)
 
 
-class _OneBlasThread:
+class OneBlasThread:
     """A context limiting the BLAS libraries NumPy and SciPy use to one thread: these matrices
     are small, and OpenBLAS's threads made one d=32 pass 10x slower on a 2-core machine (52 ms
     against 4 ms). Talks to the libraries directly: threadpoolctl's ``limit`` costs ~35 us a
@@ -328,10 +329,10 @@ class _OneBlasThread:
     libraries = None
 
     def __enter__(self):
-        if _OneBlasThread.libraries is None:
+        if OneBlasThread.libraries is None:
             from threadpoolctl import ThreadpoolController
 
-            _OneBlasThread.libraries = ThreadpoolController().select(user_api="blas").lib_controllers
+            OneBlasThread.libraries = ThreadpoolController().select(user_api="blas").lib_controllers
         self.saved = [(lib, lib.get_num_threads()) for lib in self.libraries]
         for lib, threads in self.saved:
             if threads != 1:
@@ -402,8 +403,8 @@ class NumpyForward:
         return out.reshape(*x.shape[:-1], weight.shape[1])
 
     def _mlp(self, x: np.ndarray, name: str, final_gelu: bool) -> np.ndarray:
-        h = self._linear(_gelu(self._linear(x, f"{name}.0")), f"{name}.2")
-        return _gelu(h) if final_gelu else h
+        h = self._linear(gelu(self._linear(x, f"{name}.0")), f"{name}.2")
+        return gelu(h) if final_gelu else h
 
     def _column_attention(self, c: np.ndarray, dim_x: int, name: str) -> np.ndarray:
         b, d, w = c.shape
@@ -424,7 +425,7 @@ class NumpyForward:
         """(mean (B,), quantiles (B, T) or None); with ``with_pair_r2`` also each dataset's largest
         squared correlation between a column of x and a column of y in normal scores (B,), which
         the pass computes anyway (:func:`largest_pair_r2`)."""
-        with _OneBlasThread():
+        with OneBlasThread():
             mean, quantiles, pair_r2 = self._forward(x, y, taus)
         return (mean, quantiles, pair_r2) if with_pair_r2 else (mean, quantiles)
 
@@ -448,7 +449,7 @@ class NumpyForward:
         Returns mean (P,) and quantiles (P, T) or None; with ``with_pair_r2`` also each pair's
         squared correlation in normal scores (P,)."""
         first, second = np.asarray(first, dtype=np.intp), np.asarray(second, dtype=np.intp)
-        with _OneBlasThread():
+        with OneBlasThread():
             n = values.shape[0]
             columns = np.ascontiguousarray(np.asarray(values).T, dtype=np.float32)[None]
             z = (column_normal_scores(columns) if self.config.input_transform == "rank" else standardize(columns))[0]
