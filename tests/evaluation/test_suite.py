@@ -6,7 +6,6 @@ import pytest
 from typer.testing import CliRunner
 
 from mist.cli import app
-from mist.evaluation.suite import markdown_table
 
 FILES = ["report.md", "summary.json", "predictions.csv", "figure2_predicted_vs_true.png", "figure3_heatmaps.png",
          "figure3_heatmaps.csv", "figure5_calibration.png", "figure5_calibration.csv", "table7_seconds_per_estimate.csv",
@@ -67,20 +66,3 @@ def test_unknown_estimator(tmp_path, test_model_card):
     result = CliRunner().invoke(app, ["evaluate", "--quick", "-o", str(tmp_path), "--model", test_model_card,
                                       "--baselines", "ksg,magic"])
     assert result.exit_code == 2 and "unknown estimator 'magic'" in result.output
-
-
-def test_markdown_table():
-    text = markdown_table(pd.DataFrame({"a": [1.23456, np.nan]}, index=["x", "y"]))
-    assert text.splitlines()[2] == "| x | 1.235 |" and text.splitlines()[3] == "| y |  |"
-
-
-def test_mse_tables_mark_a_diverged_estimator_instead_of_averaging_it():
-    from mist.evaluation.suite import mse_by
-
-    truth = pd.Series([1.0, 2.0, 0.5, 0.1])
-    estimates = pd.DataFrame({"good": [1.1, 1.8, 0.5, 0.2], "neural": [1.0, 2.0, 3e11, np.nan]})
-    table = mse_by(estimates, truth, np.array(["a", "a", "b", "b"]))
-    assert table.loc["a", "neural"] == 0.0 and table.loc["b", "neural"] == "diverged"
-    assert table.loc["all", "neural"] == "diverged"
-    assert table.loc["all", "good"] == pytest.approx(np.mean([0.01, 0.04, 0.0, 0.01]))
-    assert "| b | 0.005 | diverged |" in markdown_table(table)

@@ -13,6 +13,7 @@ import pandas as pd
 import torch
 
 from mist.distributions import get_split, sample_datasets
+from mist.evaluation.markdown import markdown_table
 from mist.model.inference import predict_many
 
 MSE_TARGETS = (0.1, 0.5, 1.0)
@@ -145,8 +146,6 @@ def consistency(estimate_many, out: Path, plt, *, seed: int, quick: bool) -> tup
     fig.tight_layout()
     fig.savefig(out / "appendixD2_consistency.png", dpi=100)
     plt.close(fig)
-    from mist.evaluation.suite import markdown_table
-
     lines = ["## Appendix D.2: self-consistency (MIST, Gaussian data)", "", markdown_table(table.set_index("n")),
              "", "![](appendixD2_consistency.png)", "(data: appendixD2_consistency.csv)", ""]
     return lines, {"consistency": table.to_dict(orient="records")}
@@ -248,8 +247,6 @@ def feature_selection(out: Path, plt, *, model: str, seed: int, quick: bool) -> 
     fig.tight_layout()
     fig.savefig(out / "appendixE_feature_selection.png", dpi=100)
     plt.close(fig)
-    from mist.evaluation.suite import markdown_table
-
     lines = ["## Appendix E: feature selection by MI gradient ascent (32 features, 2 informative)", "",
              f"{steps} Adam steps (lr 0.01), seeds {len(list(seeds))}, n in {list(ns)}.", "",
              markdown_table(summary.reset_index().set_index("method")), "",

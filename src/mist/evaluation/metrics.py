@@ -8,13 +8,27 @@ import numpy as np
 import pandas as pd
 
 
-def mse_table(truth: np.ndarray, predictions: dict[str, np.ndarray], groups: np.ndarray | None = None) -> pd.DataFrame:
-    """MSE of each estimator (columns), overall or per group (rows)."""
-    frame = pd.DataFrame({name: (np.asarray(p) - truth) ** 2 for name, p in predictions.items()})
+# No grid's MI comes near this: an estimate beyond it (or not finite) is a fit that diverged
+DIVERGED_NATS = 1e3
+
+
+def mse_table(truth: np.ndarray, predictions: dict[str, np.ndarray], groups: np.ndarray | None = None,
+              total: bool = False) -> pd.DataFrame:
+    """MSE of each estimator (columns), overall (one row, "all") or per group (rows), with an
+    "all" row too when ``total``. A cell whose estimates include a diverged one (not finite, or
+    beyond ``DIVERGED_NATS``) reads "diverged": its MSE (1e22, say) would describe the
+    divergence, not the estimator's error."""
+    estimates = pd.DataFrame({name: np.asarray(p, dtype=float) for name, p in predictions.items()})
+    err = estimates.sub(np.asarray(truth, dtype=float), axis=0) ** 2
+    diverged = ~np.isfinite(estimates) | (estimates.abs() > DIVERGED_NATS)
     if groups is None:
-        return frame.mean().to_frame("all").T
-    frame["group"] = groups
-    return frame.groupby("group").mean()
+        mse, bad = err.mean().to_frame("all").T, diverged.any().to_frame("all").T
+    else:
+        keys = pd.Index(np.asarray(groups), name="group")
+        mse, bad = err.groupby(keys).mean(), diverged.groupby(keys).any()
+        if total:
+            mse.loc["all"], bad.loc["all"] = err.mean(), diverged.any()
+    return mse if not bad.to_numpy().any() else mse.astype(object).mask(bad, "diverged")
 
 
 def calibration(truth: np.ndarray, quantiles: np.ndarray, taus: Sequence[float]) -> np.ndarray:

@@ -30,7 +30,9 @@ import torch
 from mist.distributions import TestSet, paper_grid
 from mist.errors import MistError, MistWarning
 from mist.estimators import BASELINES, KSG, bootstrap
-from mist.evaluation.metrics import calibration, crossing_count
+from mist.evaluation import experiments
+from mist.evaluation.markdown import markdown_table
+from mist.evaluation.metrics import calibration, crossing_count, mse_table
 from mist.evaluation.predict import predict_baseline, predict_learned
 
 TAUS = tuple(np.round(np.linspace(0.05, 0.95, 19), 2))
@@ -61,35 +63,6 @@ def _n_bin(n: np.ndarray) -> np.ndarray:
     """Sample-size bin labels; a boundary value belongs to the lower bin."""
     conditions = [(n >= lo) & (n <= hi) for lo, hi in N_BINS]
     return np.select(conditions, [f"{lo}-{hi}" for lo, hi in N_BINS], default="other")
-
-
-# No grid's MI comes near this: an estimate beyond it (or not finite) is a fit that diverged
-DIVERGED_NATS = 1e3
-
-
-def mse_by(estimates: pd.DataFrame, truth: pd.Series, groups: np.ndarray, total: bool = True) -> pd.DataFrame:
-    """MSE per group (rows) and estimator (columns), with an "all" row when ``total``. A cell
-    whose estimates include a diverged one (not finite, or beyond ``DIVERGED_NATS``) reads
-    "diverged": its MSE (1e22, say) would describe the divergence, not the estimator's error."""
-    err = estimates.sub(truth, axis=0) ** 2
-    diverged = ~np.isfinite(estimates) | (estimates.abs() > DIVERGED_NATS)
-    mse, bad = err.groupby(groups).mean(), diverged.groupby(groups).any()
-    if total:
-        mse.loc["all"], bad.loc["all"] = err.mean(), diverged.any()
-    return mse.astype(object).mask(bad, "diverged")
-
-
-def markdown_table(frame: pd.DataFrame, digits: int = 3) -> str:
-    """A DataFrame as a Markdown table (index first), numbers rounded."""
-    def cell(v):
-        if isinstance(v, (float, np.floating)):
-            return "" if np.isnan(v) else (f"{v:.{digits}f}" if abs(v) >= 10 ** -digits or v == 0 else f"{v:.2e}")
-        return str(v)
-
-    header = [str(frame.index.name or "")] + [str(c) for c in frame.columns]
-    rows = [[cell(i)] + [cell(v) for v in row] for i, row in zip(frame.index, frame.to_numpy())]
-    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return "\n".join(out + ["| " + " | ".join(r) + " |" for r in rows])
 
 
 def run_evaluation(out_dir: str | Path, cfg: EvaluationConfig, progress: bool = True) -> dict:
@@ -154,7 +127,6 @@ def run_evaluation(out_dir: str | Path, cfg: EvaluationConfig, progress: bool = 
     from functools import partial
 
     import mist.api
-    from mist.evaluation import experiments
 
     parts = [("figure4", lambda: experiments.sample_requirements(predictions, estimators, out, plt)),
              ("figure6", lambda: experiments.generalisation(network, out, plt, seed=cfg.seed, quick=cfg.quick)),
@@ -225,8 +197,9 @@ def _write_report(out: Path, cfg: EvaluationConfig, card: dict, frames, quantile
     # Table 1 and Table 6
     for split_frame, _ in frames:
         split = split_frame["split"].iloc[0]
-        by_bin = mse_by(split_frame[estimators], split_frame["true_mi"], _n_bin(split_frame["n"].to_numpy()))
-        by_family = mse_by(split_frame[estimators], split_frame["true_mi"], split_frame["family"].to_numpy(), total=False)
+        truth, predictions = split_frame["true_mi"].to_numpy(), {name: split_frame[name] for name in estimators}
+        by_bin = mse_table(truth, predictions, _n_bin(split_frame["n"].to_numpy()), total=True).rename_axis(None)
+        by_family = mse_table(truth, predictions, split_frame["family"].to_numpy()).rename_axis("family")
         by_bin.to_csv(out / f"table1_mse_by_n_{split}.csv")
         by_family.to_csv(out / f"table6_mse_by_family_{split}.csv")
         summary["mse"][split] = by_bin.loc["all"].to_dict()  # "diverged" where a fit diverged
