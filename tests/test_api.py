@@ -135,6 +135,28 @@ def test_one_extra_quantile_may_be_a_number(data, test_model_card):
     assert list(r.quantiles) == [0.25] and r.low <= r.quantiles[0.25] <= r.high
 
 
+@pytest.mark.parametrize("model", ["card", "ksg"])
+def test_results_carry_their_quantile_function(data, test_model_card, model):
+    x, y = data
+    model = test_model_card if model == "card" else model
+    r = api.estimate(x, y, quantiles=[0.0001, 0.37], model=model)
+    # exact at the interval's ends and the levels asked for, ordered in between
+    assert r.interval(0.9) == (r.low, r.high) and r.quantile(0.37) == r.quantiles[0.37]
+    assert r.quantile(0.0001) == r.quantiles[0.0001]
+    values = [r.quantile(t) for t in np.linspace(0.0001, 0.999, 301)]
+    assert np.all(np.diff(values) >= 0)
+    low50, high50 = r.interval(0.5)
+    assert r.low <= low50 <= r.quantile(0.5) <= high50 <= r.high
+    # another level asked of estimate itself agrees with the result's interval at that level
+    other = api.estimate(x, y, level=0.5, model=model)
+    assert (other.low, other.high) == pytest.approx((low50, high50), abs=1e-6)
+    in_bits = api.estimate(x, y, base=2, model=model)
+    assert in_bits.interval(0.5) == pytest.approx(tuple(v / math.log(2) for v in (low50, high50)))
+    for bad in (lambda: r.quantile(0.99999), lambda: r.quantile("half"), lambda: r.interval(0.99999)):
+        with pytest.raises(MistError, match="quantiles=\\[...\\]|must be"):
+            bad()
+
+
 def test_discrete_data_warns(test_model_card):
     rng = np.random.default_rng(0)
     with pytest.warns(MistWarning, match="looks discrete"):

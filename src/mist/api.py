@@ -62,6 +62,9 @@ class MIResult:
     x and a column of y, -1/2 log(1 - r^2) at the lower confidence end of their normal scores'
     correlation r (``HIGH_MI_Z`` standard errors below; finite also where their ranks agree);
     None below ``HIGH_MI_MIN_ROWS`` rows or where a column looks discrete (``DISCRETE_SHARE``).
+    :meth:`quantile` and :meth:`interval` read the predicted distribution at any level in
+    [0.001, 0.999] after the fact (exact at ``QUANTILE_GRID`` and at the levels asked for,
+    interpolated linearly between).
     """
 
     estimate: float
@@ -76,9 +79,32 @@ class MIResult:
     quantiles: dict = field(default_factory=dict)
     notes: tuple = ()
     lower_bound: float | None = None
+    quantile_grid: tuple = field(default=(), repr=False)  # ((tau, value), ...) by increasing tau
 
     def __float__(self) -> float:
         return float(self.estimate)
+
+    def quantile(self, tau: float) -> float:
+        """The predicted tau-quantile of the MI, in ``unit``, for tau in [0.001, 0.999]."""
+        taus, values = self._grid()
+        if isinstance(tau, bool) or not isinstance(tau, (int, float)) or not taus[0] - 1e-12 <= tau <= taus[-1] + 1e-12:
+            raise MistError(f"`tau` must be a number in [{taus[0]:g}, {taus[-1]:g}], got {tau!r}; for more extreme "
+                            "levels pass them to estimate(..., quantiles=[...]).")
+        return float(np.interp(tau, taus, values))
+
+    def interval(self, level: float = 0.9) -> tuple[float, float]:
+        """The central interval holding the MI with probability ``level``, in ``unit``."""
+        level, lowest = check_level(level), self._grid()[0][0]
+        if (1 - level) / 2 < lowest - 1e-12:
+            raise MistError(f"`level` must be at most {1 - 2 * lowest:g} here, got {level!r}; for a wider interval "
+                            "pass its ends to estimate(..., quantiles=[...]).")
+        return self.quantile((1 - level) / 2), self.quantile((1 + level) / 2)
+
+    def _grid(self) -> tuple[np.ndarray, np.ndarray]:
+        if not self.quantile_grid:
+            raise MistError("this result carries no quantile function (it was built by hand).")
+        taus, values = zip(*self.quantile_grid)
+        return np.asarray(taus), np.asarray(values)
 
     def to_dict(self) -> dict:
         """The fields as a JSON-safe dict."""
@@ -165,6 +191,10 @@ def row_subsets(x: np.ndarray, y: np.ndarray, large_n: str = "subsets", max_rows
     return [order[i::k] for i in range(k)]
 
 
+#: The levels every result's quantile function is computed at (besides those asked for).
+QUANTILE_GRID = (0.001, 0.005, *(round(0.01 * k, 2) for k in range(1, 100)), 0.995, 0.999)
+
+
 def _taus(level: float, quantiles: Sequence[float] | None) -> list[float]:
     taus = [(1 - level) / 2, 0.5, (1 + level) / 2]
     if isinstance(quantiles, (int, float)):  # one level, as np.quantile takes it
@@ -212,7 +242,8 @@ def _estimate_batch(pairs, *, model, level, quantiles, base, device, progress, l
     scale, unit = _unit(base)
     taus = _taus(level, quantiles)
     asked = len(taus)
-    taus = taus + [CHECK_TAU]  # what the high-MI check compares with, at any level: left out of the results
+    # what the high-MI check compares with, at any level, then the grid of the results' quantile function
+    taus = taus + [CHECK_TAU] + list(QUANTILE_GRID)
     prepared = []
     for i, pair in enumerate(pairs):
         try:
@@ -262,7 +293,7 @@ def _estimate_batch(pairs, *, model, level, quantiles, base, device, progress, l
         # the model-free bound needs rows for a correlation to mean something, and continuous columns
         if passes_of[i] and n >= HIGH_MI_MIN_ROWS and not discrete:
             lower_bound = floors[i] / scale
-            text = high_mi_note(pair_r[i], pair_r_low[i], floors[i], float(q[-1]), rho_max, scale, unit,
+            text = high_mi_note(pair_r[i], pair_r_low[i], floors[i], float(q[asked]), rho_max, scale, unit,
                                 pair=lambda: _strongest_pair_label(x, y, *labels, rows_max))
             if text:
                 notes.append(text)
@@ -277,11 +308,13 @@ def _estimate_batch(pairs, *, model, level, quantiles, base, device, progress, l
 
 def _result(m, q, asked, taus, level, scale, unit, x, y, name, notes, lower_bound) -> MIResult:
     """An MIResult from an estimate and quantiles (nats) at ``taus``, whose first three are the
-    interval's ends and the median and whose first ``asked`` were asked for."""
+    interval's ends and the median, whose first ``asked`` were asked for, and all of which make
+    the result's quantile function."""
+    grid = dict(zip(taus, (float(v) / scale for v in q)))
     return MIResult(estimate=m / scale, low=float(q[0]) / scale, high=float(q[2]) / scale, level=level, unit=unit,
                     n=x.shape[0], dim_x=x.shape[1], dim_y=y.shape[1], model=name,
                     quantiles={t: float(v) / scale for t, v in zip(taus[3:asked], q[3:asked])}, notes=tuple(notes),
-                    lower_bound=lower_bound)
+                    lower_bound=lower_bound, quantile_grid=tuple(sorted(grid.items())))
 
 
 def _ksg_answers(prepared, taus, asked, level, scale, unit) -> list[MIResult]:
