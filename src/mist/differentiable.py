@@ -8,6 +8,10 @@ Phi^-1(soft rank / n). Gradients flow to x and y; cost and memory are O(n^2) per
 
 from __future__ import annotations
 
+from mist.errors import require_torch
+
+require_torch("MIEstimator")
+
 import copy
 
 import torch

@@ -9,6 +9,24 @@ class MistError(ValueError):
     """Invalid input or configuration for a mist function (a ``ValueError``)."""
 
 
+class MissingDependencyError(MistError, ImportError):
+    """A part of mist that needs an optional dependency (PyTorch) was used without it."""
+
+
+def require_torch(what: str):
+    """PyTorch, or a :class:`MissingDependencyError` that says how to install it: estimates run
+    on NumPy, so torch is needed only for training, sampling the meta-distributions, the
+    evaluation suite, the neural baselines and the differentiable ``MIEstimator``."""
+    try:
+        import torch
+    except ImportError as exc:
+        raise MissingDependencyError(
+            f"PyTorch is needed for {what}, and it is not installed: pip install 'mist-mi[train]' (first "
+            "`pip install torch==2.13.0` for a CPU build). Estimates (mist.estimate, mi_matrix, mi_pairs, "
+            "the command line's estimate, matrix, demo) work without it.") from exc
+    return torch
+
+
 class MistWarning(UserWarning):
     """Input mist can handle, but whose result deserves a second look. Every warning mist raises
     is one of its kinds below, so ``warnings.filterwarnings("ignore", category=...)`` can silence

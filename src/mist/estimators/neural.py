@@ -12,6 +12,10 @@ bounds); Song and Ermon (2019, SMILE).
 
 from __future__ import annotations
 
+from mist.errors import require_torch
+
+require_torch("the neural estimators (MINE, InfoNCE, NWJ, DV, SMILE)")
+
 import math
 import time
 import warnings

@@ -15,6 +15,10 @@ Invariances, all by construction:
 
 from __future__ import annotations
 
+from mist.errors import require_torch
+
+require_torch("the PyTorch model (mist.model.MISTNetwork)")
+
 import math
 from typing import NamedTuple
 

@@ -12,7 +12,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from mist.errors import MistError
+from mist.errors import MistError, require_torch
 from mist.model.config import ModelConfig
 
 CARD_FORMAT = "mist-model-card/1"
@@ -107,7 +107,7 @@ def load_model_file(card_path: str | Path, device="cpu"):
 
     Returns the network (:class:`MISTNetwork`) in eval mode, in float32, and the card.
     """
-    import torch
+    torch = require_torch("loading a model into PyTorch")
     from safetensors.torch import load_file
 
     from mist.model.network import MISTNetwork

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from mist.errors import MistError
+from mist.errors import MistError, require_torch
 
 WEIGHTS_DIR = Path(__file__).resolve().parent
 DEFAULT_MODEL = "mist-pairs"
@@ -55,7 +55,7 @@ def load_model(name: str = "default", device: str | None = None):
     if shipped and (name, device) in _READY:  # a repeat call: skip the file-system checks
         return _READY[(name, device)]
     card = model_card_path(name)
-    import torch
+    torch = require_torch("mist.load_model (the PyTorch model; estimates need no torch)")
 
     try:
         kind = torch.device(device).type
