@@ -10,7 +10,7 @@ model saw. n in {20, 50, 100, 200, 500}, 1-8 columns a side.
 
 ``--shapes``: the 90% interval's coverage and the MSE on training-family data with fewer rows
 (n = 4-20) or more columns (48 and 64 a side) than the model was trained on (the figures of
-``mist.range_checks.range_notes``' warnings).
+``mist.range_checks.range_findings``' warnings).
 
     python benchmarks/high_mi.py [--datasets 400] [--seed 11] [--model default]
     python benchmarks/high_mi.py --shapes
@@ -24,7 +24,7 @@ import warnings
 import numpy as np
 
 import mist
-from mist.range_checks import BEYOND_RANGE, HIGH_MI_Z
+from mist.range_checks import HIGH_MI_Z
 from mist.distributions import DEFAULT_PRIORS, TRAIN, Priors, sample_datasets
 from mist.errors import MistError, MistWarning
 
@@ -59,7 +59,7 @@ def score(data, model):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MistWarning)
         results = mist.estimate_many([(x, y) for x, y, _ in data], model=model, progress=False)
-    flagged = np.array([any(t.startswith(BEYOND_RANGE) for t in r.notes) for r in results])
+    flagged = np.array([any(f.kind == "beyond-range" for f in r.findings) for r in results])
     columns = [np.array([getattr(r, k) for r in results]) for k in ("estimate", "low", "high")]
     bound = np.array([np.nan if r.lower_bound is None else r.lower_bound for r in results])
     return flagged, *columns, bound, np.array([mi for _, _, mi in data])

@@ -12,7 +12,6 @@ from hypothesis.extra import numpy as hnp
 
 import mist
 import mist.api as api
-from mist import range_checks
 from mist.errors import MistError, MistWarning
 
 
@@ -34,7 +33,7 @@ def test_result_fields_units_and_json(data, test_model_card):
     assert bits.unit == "bits" and bits.estimate == pytest.approx(r.estimate / math.log(2))
     assert json.loads(json.dumps(r.to_dict()))["unit"] == "nats"
     assert "nats" in str(r) and float(r) == r.estimate
-    html = api.MIResult(**{**r.__dict__, "notes": ("x < y & more",)})._repr_html_()  # notebooks show the notes
+    html = api.MIResult(**{**r.__dict__, "findings": (mist.Finding("discrete", "x < y & more"),)})._repr_html_()  # notebooks show the notes
     assert html.startswith("<div><code>I(X;Y) = ") and "note: x &lt; y &amp; more" in html
     assert "quantile 0.1: " in html and "model-free lower bound: " in html
 
@@ -265,7 +264,7 @@ def test_cuda_request_without_cuda(data, test_model_card):
 
 
 def _beyond(result) -> bool:
-    return any(note.startswith(range_checks.BEYOND_RANGE) for note in result.notes)
+    return any(f.kind == "beyond-range" for f in result.findings)
 
 
 @pytest.mark.parametrize("model", ["mist-tiny-gpu", "test"])  # the NumPy engine, and PyTorch (cell trunk)
@@ -472,3 +471,19 @@ def test_warnings_come_in_kinds_that_filter_apart(test_model_card):
         warnings.simplefilter("ignore", mist.InputWarning)
         with pytest.raises(mist.RangeWarning, match="6 rows, fewer than"):
             api.estimate(x, rng.normal(size=6), model=test_model_card)
+
+
+def test_findings_name_their_check_in_the_order_the_checks_run(test_model_card):
+    rng = np.random.default_rng(0)
+    x = np.column_stack([np.ones(10), rng.integers(0, 3, 10)])  # a constant and a discrete column
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        r = api.estimate(x, rng.normal(size=(10, 40)), model=test_model_card)
+    kinds = [f.kind for f in r.findings]
+    assert kinds == ["constant-columns", "discrete", "columns-per-row", "many-columns"]
+    assert kinds == [k for k in mist.errors.FINDING_KINDS if k in kinds]  # the declared order
+    assert [f.warning for f in r.findings] == [w.category for w in caught]  # each warned as its kind
+    assert r.notes == tuple(f.message for f in r.findings)
+    assert r.to_dict()["findings"][0] == {"kind": "constant-columns", "message": r.findings[0].message}
+    big = rng.normal(size=(1200, 1))
+    assert [f.kind for f in api.estimate(big, big + rng.normal(size=(1200, 1)), model=test_model_card).findings] == ["subsets"]

@@ -7,7 +7,7 @@
 >>> result = mist.estimate(x, y)          # MIResult: estimate, low, high, unit, n, ...
 """
 
-from mist.errors import InputWarning, MistError, MistWarning, RangeWarning
+from mist.errors import Finding, InputWarning, MistError, MistWarning, RangeWarning
 
 __version__ = "0.1.0"
 
@@ -22,7 +22,7 @@ _LAZY = {
     "load_model": "mist.weights",
     "available_models": "mist.weights",
 }
-__all__ = ["MistError", "MistWarning", "InputWarning", "RangeWarning", "__version__", *_LAZY]
+__all__ = ["MistError", "MistWarning", "InputWarning", "RangeWarning", "Finding", "__version__", *_LAZY]
 
 
 def __getattr__(name: str):

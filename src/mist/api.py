@@ -29,9 +29,9 @@ import numpy as np
 
 from mist._validation import (as_samples, check_choice, check_level, check_xy, column_names, distinct_counts,
                               drop_constant_columns, exact_in_float32)
-from mist.errors import InputWarning, MistError, MistWarning, RangeWarning
-from mist.range_checks import (BEYOND_RANGE, CHECK_TAU, HIGH_MI_MIN_ROWS, HIGH_MI_Z, MAX_COLUMNS_PER_ROW,
-                               beyond_range, high_mi_note, max_rows, pair_correlation_bounds, range_notes,
+from mist.errors import Finding, InputWarning, MistError, MistWarning, RangeWarning
+from mist.range_checks import (CHECK_TAU, HIGH_MI_MIN_ROWS, HIGH_MI_Z, MAX_COLUMNS_PER_ROW,
+                               beyond_range, high_mi_note, max_rows, pair_correlation_bounds, range_findings,
                                training_range)
 
 #: ``model="ksg"``: KSG answers instead of a learned model (:func:`_ksg_answers`).
@@ -77,12 +77,17 @@ class MIResult:
     dim_y: int
     model: str
     quantiles: dict = field(default_factory=dict)
-    notes: tuple = ()
+    findings: tuple = ()  # Finding(kind, message), in the order the checks ran
     lower_bound: float | None = None
     quantile_grid: tuple = field(default=(), repr=False)  # ((tau, value), ...) by increasing tau
 
     def __float__(self) -> float:
         return float(self.estimate)
+
+    @property
+    def notes(self) -> tuple:
+        """The findings' messages."""
+        return tuple(f.message for f in self.findings)
 
     def quantile(self, tau: float) -> float:
         """The predicted tau-quantile of the MI, in ``unit``, for tau in [0.001, 0.999]."""
@@ -110,7 +115,7 @@ class MIResult:
         """The fields as a JSON-safe dict."""
         out = {k: getattr(self, k) for k in ("estimate", "low", "high", "level", "unit", "n", "dim_x", "dim_y", "model")}
         out["quantiles"] = {str(k): v for k, v in self.quantiles.items()}
-        out["notes"] = list(self.notes)
+        out["findings"] = [f._asdict() for f in self.findings]
         out["lower_bound"] = self.lower_bound
         return out
 
@@ -136,7 +141,7 @@ DISCRETE_SHARE = 0.5
 
 def prepare_inputs(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray, list[str], bool, tuple[list[str], list[str]]]:
     """Validate; drop constant columns (with a note); warn on heavily tied columns. Returns x, y,
-    the notes, whether a column looks discrete, and the labels of the columns kept in x and y
+    the findings, whether a column looks discrete, and the labels of the columns kept in x and y
     (their names, quoted, where the input had names; else their 0-based positions)."""
     names = (column_names(x), column_names(y))
     x, y = check_xy(x, y)
@@ -145,27 +150,28 @@ def prepare_inputs(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray, list[str], b
     x, y = exact_in_float32(x, kept_x), exact_in_float32(y, kept_y)  # the network computes in float32
     # stack levels: the warning -> (drop_constant_columns ->) prepare_inputs -> _estimate_batch -> estimate -> user
     x, y, dropped = drop_constant_columns(x, y, stacklevel=5, constant=tuple(np.flatnonzero(c == 1) for c in counts))
-    notes = [dropped] if dropped else []
+    found = [Finding("constant-columns", dropped)] if dropped else []
     discrete = False
     for name, a, c in (("x", x, counts[0]), ("y", y, counts[1])):
         if a.shape[1]:
             distinct = int(c[c > 1].min())
             if distinct < DISCRETE_SHARE * a.shape[0]:
                 discrete = True
-                notes.append(f"{name} has a column with only {distinct} distinct values in {a.shape[0]} rows")
+                found.append(Finding("discrete", f"{name} has a column with only {distinct} distinct values in "
+                                                 f"{a.shape[0]} rows"))
                 warnings.warn(f"`{name}` looks discrete: a column has {distinct} distinct values in {a.shape[0]} rows. "
                               "mist estimates MI of continuous variables; ties are ranked by averaging, and the "
                               "estimate may be unreliable.", InputWarning, stacklevel=4)
     columns, rows = x.shape[1] + y.shape[1], x.shape[0]
     if columns > MAX_COLUMNS_PER_ROW * rows:
-        notes.append(f"{columns} columns for {rows} rows: the interval is unreliable")
+        found.append(Finding("columns-per-row", f"{columns} columns for {rows} rows: the interval is unreliable"))
         warnings.warn(f"{columns} columns (x and y together) for {rows} rows: with more than {MAX_COLUMNS_PER_ROW} "
                       "columns per row chance dependence is everywhere, the learned estimator overestimates MI and "
                       "its interval is too narrow (benchmarks/high_mi.py --shapes measures how much). Use more rows "
                       "or fewer columns.", InputWarning, stacklevel=4)
     labels = tuple([repr(given[j]) if given and len(given) == len(c) else str(j) for j in np.flatnonzero(c > 1)]
                    for given, c in zip(names, counts))
-    return x, y, notes, discrete, labels
+    return x, y, found, discrete, labels
 
 
 
@@ -264,8 +270,8 @@ def _estimate_batch(pairs, *, model, level, quantiles, base, device, progress, l
     n_min, dim_max, rho_max = training_range(card)
     rows_max = max_rows(card)
     xs, ys, owner = [], [], []
-    for i, (x, y, notes, _, _) in enumerate(prepared):
-        notes += range_notes(x.shape[0], x.shape[1], y.shape[1], n_min, dim_max)
+    for i, (x, y, found, _, _) in enumerate(prepared):
+        found += range_findings(x.shape[0], x.shape[1], y.shape[1], n_min, dim_max)
         if x.shape[1] and y.shape[1]:
             for rows in row_subsets(x, y, large_n, rows_max):
                 xs.append(x[rows])
@@ -286,7 +292,7 @@ def _estimate_batch(pairs, *, model, level, quantiles, base, device, progress, l
         [x.shape[1] * y.shape[1] for x, y, *_ in prepared]))
     rho = shared_fraction(card)
     results = []
-    for i, (x, y, notes, discrete, labels) in enumerate(prepared):
+    for i, (x, y, found, discrete, labels) in enumerate(prepared):
         n = x.shape[0]
         m, q = _combine_passes(mean, quant, passes_of[i], rho, len(taus))
         lower_bound = None
@@ -296,24 +302,25 @@ def _estimate_batch(pairs, *, model, level, quantiles, base, device, progress, l
             text = high_mi_note(pair_r[i], pair_r_low[i], floors[i], float(q[asked]), rho_max, scale, unit,
                                 pair=lambda: _strongest_pair_label(x, y, *labels, rows_max))
             if text:
-                notes.append(text)
+                found.append(Finding("beyond-range", text))
                 warnings.warn(text + ".", RangeWarning, stacklevel=3)
         if len(passes_of[i]) > 1:
             how = ("the interval narrowed for the average as fitted for this model (shared fraction "
                    f"{rho:.2f})" if rho is not None else "the interval is that of a subset (conservative)")
-            notes.append(f"n={n} above {rows_max}: averaged over {len(passes_of[i])} subsets of the rows; {how}")
-        results.append(_result(m, q, asked, taus, level, scale, unit, x, y, name, notes, lower_bound))
+            found.append(Finding("subsets", f"n={n} above {rows_max}: averaged over {len(passes_of[i])} subsets of "
+                                            f"the rows; {how}"))
+        results.append(_result(m, q, asked, taus, level, scale, unit, x, y, name, found, lower_bound))
     return results
 
 
-def _result(m, q, asked, taus, level, scale, unit, x, y, name, notes, lower_bound) -> MIResult:
+def _result(m, q, asked, taus, level, scale, unit, x, y, name, found, lower_bound) -> MIResult:
     """An MIResult from an estimate and quantiles (nats) at ``taus``, whose first three are the
     interval's ends and the median, whose first ``asked`` were asked for, and all of which make
     the result's quantile function."""
     grid = dict(zip(taus, (float(v) / scale for v in q)))
     return MIResult(estimate=m / scale, low=float(q[0]) / scale, high=float(q[2]) / scale, level=level, unit=unit,
                     n=x.shape[0], dim_x=x.shape[1], dim_y=y.shape[1], model=name,
-                    quantiles={t: float(v) / scale for t, v in zip(taus[3:asked], q[3:asked])}, notes=tuple(notes),
+                    quantiles={t: float(v) / scale for t, v in zip(taus[3:asked], q[3:asked])}, findings=tuple(found),
                     lower_bound=lower_bound, quantile_grid=tuple(sorted(grid.items())))
 
 
@@ -325,16 +332,16 @@ def _ksg_answers(prepared, taus, asked, level, scale, unit) -> list[MIResult]:
     from mist.model.numpy_forward import normal_scores
 
     results = []
-    for x, y, notes, _, _ in prepared:
+    for x, y, found, _, _ in prepared:
         m, q = 0.0, np.zeros(len(taus))
         if x.shape[1] and y.shape[1]:
             rows = row_subsets(x, y, max_rows=KSG_MAX_ROWS)[0]
             if len(rows) < x.shape[0]:
-                notes.append(f"KSG on {len(rows)} of the {x.shape[0]} rows (chosen by content)")
+                found.append(Finding("ksg-rows", f"KSG on {len(rows)} of the {x.shape[0]} rows (chosen by content)"))
             z = normal_scores(np.hstack([x[rows], y[rows]])[None])[0].astype(np.float64)
             answer = ksg_interval(z[:, :x.shape[1]], z[:, x.shape[1]:])
             m, q = answer.corrected, answer.quantiles(taus)
-        results.append(_result(m, q, asked, taus, level, scale, unit, x, y, KSG, notes, None))
+        results.append(_result(m, q, asked, taus, level, scale, unit, x, y, KSG, found, None))
     return results
 
 
@@ -408,7 +415,7 @@ def estimate(
     -------
     MIResult
         ``estimate``, ``low``, ``high``, ``unit``, ``n``, ``dim_x``, ``dim_y``, ``model``,
-        ``lower_bound``, ``notes`` ...
+        ``lower_bound``, ``findings`` (each a ``Finding(kind, message)``; ``notes``: their messages) ...
 
     Notes
     -----
@@ -544,7 +551,7 @@ def _estimate_pairs(pairs, *, model: str, device: str | None, level: float = 0.9
     return _PairEstimates(
         column(r.estimate for r in results), column(r.low for r in results), column(r.high for r in results),
         column(r.quantiles[CHECK_TAU] for r in results), column(r.lower_bound for r in results),
-        np.array([any(t.startswith(BEYOND_RANGE) for t in r.notes) for r in results], dtype=bool))
+        np.array([any(f.kind == "beyond-range" for f in r.findings) for r in results], dtype=bool))
 
 
 def _warn_pairs(names: list[str], pairs: list[tuple[int, int]], marked, values, estimates, scale: float,

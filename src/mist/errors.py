@@ -1,8 +1,10 @@
-"""The package's error and warning types.
+"""The package's error and warning types, and the findings an estimate reports.
 
 Every problem with user input raises :class:`MistError` (a ``ValueError``), with a message that
 names the argument, the rule it broke and what to do about it.
 """
+
+from typing import NamedTuple
 
 
 class MistError(ValueError):
@@ -41,3 +43,30 @@ class InputWarning(MistWarning):
 class RangeWarning(MistWarning):
     """The data lie outside what the model was trained on (fewer rows, more columns, a column
     pair correlated past its training data): its estimate and interval there are less reliable."""
+
+
+class Finding(NamedTuple):
+    """One thing an estimate found worth saying about its input or its answer: ``kind`` is a
+    key of :data:`FINDING_KINDS`, ``message`` says what and why. ``MIResult.findings`` holds
+    them in the order the checks ran; each kind that has a warning class was also warned."""
+
+    kind: str
+    message: str
+
+    @property
+    def warning(self) -> type[MistWarning] | None:
+        """The warning class this kind is raised as (None: information only)."""
+        return FINDING_KINDS[self.kind]
+
+
+#: Every kind of finding, in the order the checks run, and the warning class it raises.
+FINDING_KINDS: dict[str, type[MistWarning] | None] = {
+    "constant-columns": InputWarning,  # dropped: they carry no information
+    "discrete": InputWarning,  # a column with few distinct values
+    "columns-per-row": InputWarning,  # more than MAX_COLUMNS_PER_ROW columns per row
+    "few-rows": RangeWarning,  # fewer rows than the model's training data
+    "many-columns": RangeWarning,  # more columns a side than the model's training data
+    "beyond-range": RangeWarning,  # a column pair correlated past the training data, or the bound above the interval
+    "subsets": None,  # rows above the model's trained rows: averaged over subsets
+    "ksg-rows": None,  # model="ksg" read a subset of the rows
+}

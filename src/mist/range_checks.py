@@ -1,7 +1,7 @@
 """Where a model's training data end, and the model-free lower bound every estimate carries.
 
 A model knows data like its training data only; its card says which rows, columns and column
-correlations it saw (``training_range``). ``range_notes`` warns about a dataset's shape outside
+correlations it saw (``training_range``). ``range_findings`` warns about a dataset's shape outside
 them; the high-MI check (``beyond_range``, ``high_mi_note``) about a column pair correlated
 past them, or so strongly that a model-free lower bound on MI (``pair_correlation_bounds``)
 lies above the model's interval. docs/model.md, "Beyond the training range", has the
@@ -15,7 +15,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from mist.errors import RangeWarning
+from mist.errors import Finding, RangeWarning
 
 #: Above this many columns (x and y together) per row, estimates and intervals are unreliable.
 MAX_COLUMNS_PER_ROW = 4
@@ -37,7 +37,7 @@ MAX_COLUMNS_PER_ROW = 4
 #: paper's priors).
 HIGH_MI_Z = 4.0
 HIGH_MI_MIN_ROWS = 20
-BEYOND_RANGE = "beyond the training range: "  # starts each note of the high-MI check
+BEYOND_RANGE = "beyond the training range: "  # opens each message of the high-MI check
 
 
 #: The strongest column-pair correlation among the relations of mist.distributions.relations
@@ -65,20 +65,20 @@ def max_rows(card: dict) -> int:
     return int(card.get("training", {}).get("n_range", (10, 500))[1])
 
 
-def range_notes(n: int, dim_x: int, dim_y: int, n_min: int, dim_max: int) -> list[str]:
-    """Warn, and return notes, where a dataset's shape lies outside the model's training range
+def range_findings(n: int, dim_x: int, dim_y: int, n_min: int, dim_max: int) -> list[Finding]:
+    """Warn, and return findings, where a dataset's shape lies outside the model's training range
     (its fewest rows and most columns a side, :func:`training_range`)."""
-    notes = []
+    found = []
     if n < n_min:
-        notes.append(f"{n} rows, fewer than the {n_min} of the model's training data: the estimate and its interval "
-                     "are unreliable (benchmarks/high_mi.py --shapes measures how much)")
+        found.append(Finding("few-rows", f"{n} rows, fewer than the {n_min} of the model's training data: the estimate "
+                                         "and its interval are unreliable (benchmarks/high_mi.py --shapes measures how much)"))
     if max(dim_x, dim_y) > dim_max:
-        notes.append(f"{max(dim_x, dim_y)} columns on one side, more than the {dim_max} of the model's training "
-                     "data: the estimate and its interval are unreliable (benchmarks/high_mi.py --shapes measures "
-                     "how much)")
-    for note in notes:
-        warnings.warn(note + ".", RangeWarning, stacklevel=4)
-    return notes
+        found.append(Finding("many-columns", f"{max(dim_x, dim_y)} columns on one side, more than the {dim_max} of the "
+                                             "model's training data: the estimate and its interval are unreliable "
+                                             "(benchmarks/high_mi.py --shapes measures how much)"))
+    for finding in found:
+        warnings.warn(finding.message + ".", RangeWarning, stacklevel=4)
+    return found
 
 
 @lru_cache(maxsize=256)
