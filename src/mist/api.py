@@ -158,17 +158,16 @@ def prepare_inputs(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray, list[str], b
             if distinct < DISCRETE_SHARE * a.shape[0]:
                 discrete = True
                 found.append(Finding("discrete", f"{name} has a column with only {distinct} distinct values in "
-                                                 f"{a.shape[0]} rows"))
-                warnings.warn(f"`{name}` looks discrete: a column has {distinct} distinct values in {a.shape[0]} rows. "
-                              "mist estimates MI of continuous variables; ties are ranked by averaging, and the "
-                              "estimate may be unreliable.", InputWarning, stacklevel=4)
+                                                 f"{a.shape[0]} rows").warn(
+                    f"`{name}` looks discrete: a column has {distinct} distinct values in {a.shape[0]} rows. mist "
+                    "estimates MI of continuous variables; ties are ranked by averaging, and the estimate may be "
+                    "unreliable.", stacklevel=4))
     columns, rows = x.shape[1] + y.shape[1], x.shape[0]
     if columns > MAX_COLUMNS_PER_ROW * rows:
-        found.append(Finding("columns-per-row", f"{columns} columns for {rows} rows: the interval is unreliable"))
-        warnings.warn(f"{columns} columns (x and y together) for {rows} rows: with more than {MAX_COLUMNS_PER_ROW} "
-                      "columns per row chance dependence is everywhere, the learned estimator overestimates MI and "
-                      "its interval is too narrow (benchmarks/high_mi.py --shapes measures how much). Use more rows "
-                      "or fewer columns.", InputWarning, stacklevel=4)
+        found.append(Finding("columns-per-row", f"{columns} columns for {rows} rows: the interval is unreliable").warn(
+            f"{columns} columns (x and y together) for {rows} rows: with more than {MAX_COLUMNS_PER_ROW} columns per "
+            "row chance dependence is everywhere, the learned estimator overestimates MI and its interval is too "
+            "narrow (benchmarks/high_mi.py --shapes measures how much). Use more rows or fewer columns.", stacklevel=4))
     labels = tuple([repr(given[j]) if given and len(given) == len(c) else str(j) for j in np.flatnonzero(c > 1)]
                    for given, c in zip(names, counts))
     return x, y, found, discrete, labels
@@ -302,8 +301,7 @@ def _estimate_batch(pairs, *, model, level, quantiles, base, device, progress, l
             text = high_mi_note(pair_r[i], pair_r_low[i], floors[i], float(q[asked]), rho_max, scale, unit,
                                 pair=lambda: _strongest_pair_label(x, y, *labels, rows_max))
             if text:
-                found.append(Finding("beyond-range", text))
-                warnings.warn(text + ".", RangeWarning, stacklevel=3)
+                found.append(Finding("beyond-range", text).warn(stacklevel=3))
         if len(passes_of[i]) > 1:
             how = ("the interval narrowed for the average as fitted for this model (shared fraction "
                    f"{rho:.2f})" if rho is not None else "the interval is that of a subset (conservative)")

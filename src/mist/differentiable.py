@@ -38,7 +38,7 @@ class MIEstimator(nn.Module):
         Shipped model name or model card path; the module holds its own copy of the weights.
         The default is the copula-statistics model, not ``mist.estimate``'s: the default's pair
         lags are rank statistics with no useful gradient, and through its copula statistics
-        alone gradient ascent went astray (docs/model.md, "The differentiable estimator").
+        alone gradient ascent went astray (docs/model.md, "Limits").
     softness : float, default 0.05
         Temperature of the soft ranks, in standard deviations of each column. Smaller is closer
         to the exact estimator and has sharper gradients.

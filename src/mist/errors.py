@@ -4,6 +4,7 @@ Every problem with user input raises :class:`MistError` (a ``ValueError``), with
 names the argument, the rule it broke and what to do about it.
 """
 
+import warnings
 from typing import NamedTuple
 
 
@@ -57,6 +58,12 @@ class Finding(NamedTuple):
     def warning(self) -> type[MistWarning] | None:
         """The warning class this kind is raised as (None: information only)."""
         return FINDING_KINDS[self.kind]
+
+    def warn(self, text: str | None = None, stacklevel: int = 2) -> "Finding":
+        """Raise this finding as its kind's warning (``text``, else the message), pointing
+        ``stacklevel`` frames above the caller as ``warnings.warn`` counts them; returns it."""
+        warnings.warn(text or self.message + ".", self.warning, stacklevel=stacklevel + 1)
+        return self
 
 
 #: Every kind of finding, in the order the checks run, and the warning class it raises.

@@ -10,12 +10,11 @@ measurements behind each number here.
 
 from __future__ import annotations
 
-import warnings
 from functools import lru_cache
 
 import numpy as np
 
-from mist.errors import Finding, RangeWarning
+from mist.errors import Finding
 
 #: Above this many columns (x and y together) per row, estimates and intervals are unreliable.
 MAX_COLUMNS_PER_ROW = 4
@@ -76,8 +75,8 @@ def range_findings(n: int, dim_x: int, dim_y: int, n_min: int, dim_max: int) -> 
         found.append(Finding("many-columns", f"{max(dim_x, dim_y)} columns on one side, more than the {dim_max} of the "
                                              "model's training data: the estimate and its interval are unreliable "
                                              "(benchmarks/high_mi.py --shapes measures how much)"))
-    for finding in found:
-        warnings.warn(finding.message + ".", RangeWarning, stacklevel=4)
+    for finding in found:  # a loop, not a comprehension: the warning's stack level counts frames
+        finding.warn(stacklevel=4)
     return found
 
 

@@ -5,7 +5,6 @@ from mist.errors import require_torch
 
 require_torch("mist.distributions (the meta-distributions)")
 
-
 from mist.distributions.exact import additive_uniform_noise_mi, gaussian_mi, student_t_correction
 from mist.distributions.families import (
     BASES,

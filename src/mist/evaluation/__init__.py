@@ -4,7 +4,6 @@ from mist.errors import require_torch
 
 require_torch("mist.evaluation (mist evaluate)")
 
-
 from mist.evaluation.metrics import calibration, crossing_count, mse_table
 from mist.evaluation.predict import predict_baseline, predict_learned
 

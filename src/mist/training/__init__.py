@@ -4,7 +4,6 @@ from mist.errors import require_torch
 
 require_torch("mist.training (training the model)")
 
-
 from mist.training.loop import train
 from mist.training.presets import PRESETS, TrainConfig, preset
 from mist.training.stream import StreamConfig, TrainingStream
