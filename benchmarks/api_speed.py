@@ -30,7 +30,7 @@ import torch
 import mist
 from mist.distributions import sample_datasets
 from mist.estimators import KSG
-from mist.api import row_subsets
+from mist.estimation import row_subsets
 from mist.model.inference import predict_many
 from mist.range_checks import max_rows
 
@@ -52,7 +52,7 @@ def median_times(fns, repeat: int) -> list[float]:
 def print_stages(engine) -> None:
     """Median microseconds of each building block of one NumPy pass at n = 500, d = 32, each
     timed alone on the shapes that pass gives it (so warm in cache: their sum undercounts)."""
-    from mist.api import prepare_inputs
+    from mist.estimation import prepare_inputs
     from mist.model import numpy_forward as nf
     from mist.model.lags import pair_lag_statistics
 

@@ -27,7 +27,7 @@ from mist.estimators import KSG
 
 
 def print_intervals(model: str, seed: int, per_value: int) -> None:
-    from mist.api import row_subsets
+    from mist.estimation import row_subsets
     from mist.range_checks import max_rows
     from mist.model.calibration import (LARGE_N_SEED, LARGE_N_VALUES, SUBSET_FIT_TAUS, combine_subset_quantiles,
                                         large_n_set, pinball_loss, shared_fraction, subset_quantiles)

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 import mist
-import mist.api
+import mist.estimation
 from mist.distributions import paper_grid
 from mist.estimators import KSG, GaussianCopulaCCA
 from mist.evaluation import calibration, crossing_count, mse_table, predict_baseline, predict_learned

@@ -12,12 +12,12 @@ from mist.errors import Finding, InputWarning, MistError, MistWarning, RangeWarn
 __version__ = "0.1.0"
 
 _LAZY = {
-    "estimate": "mist.api",
-    "estimate_many": "mist.api",
-    "mi_matrix": "mist.api",
-    "mi_pairs": "mist.api",
-    "mutual_info_score": "mist.api",
-    "MIResult": "mist.api",
+    "estimate": "mist.estimation",
+    "estimate_many": "mist.estimation",
+    "mi_matrix": "mist.tables",
+    "mi_pairs": "mist.tables",
+    "mutual_info_score": "mist.tables",
+    "MIResult": "mist.result",
     "MIEstimator": "mist.differentiable",
     "load_model": "mist.weights",
     "available_models": "mist.weights",

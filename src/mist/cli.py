@@ -113,13 +113,13 @@ def estimate(
     """
 
     def work():
-        import mist.api
+        import mist.estimation
 
         xs, ys = _load_xy(data, x, y)
         taus = _parse_levels(quantiles, "--quantiles")
         with warnings.catch_warnings():  # each warning is also one of the result's notes, printed below
             warnings.simplefilter("ignore", MistWarning)
-            result = mist.api.estimate(xs, ys, model=model, level=level, quantiles=taus, base=2 if bits else None)
+            result = mist.estimation.estimate(xs, ys, model=model, level=level, quantiles=taus, base=2 if bits else None)
         _print_result(result, as_json)
 
     _run(work)
@@ -135,7 +135,7 @@ def demo(as_json: bool = typer.Option(False, "--json", help="Print one JSON obje
     def work():
         import importlib.resources as resources
 
-        import mist.api
+        import mist.estimation
         from mist.estimators import KSG
         from mist.io import read_table
 
@@ -143,7 +143,7 @@ def demo(as_json: bool = typer.Option(False, "--json", help="Print one JSON obje
         meta = json.loads((folder / "example.json").read_text())
         frame = read_table(Path(str(folder / "example.csv")))
         xs, ys = frame[meta["x"]], frame[meta["y"]]
-        result = mist.api.estimate(xs, ys)
+        result = mist.estimation.estimate(xs, ys)
         if as_json:
             typer.echo(json.dumps({"mist": result.to_dict(), "ksg": KSG().estimate(xs, ys), "true_mi": meta["true_mi_nats"]}))
             return
@@ -177,17 +177,17 @@ def matrix(
     """
 
     def work():
-        import mist.api
+        import mist.tables
 
         frame = _load_table_columns(data, columns)
         base = 2 if bits else None
         unit = "bits" if bits else "nats"
-        with warnings.catch_warnings(record=True) as caught:  # printed below as notes
-            warnings.simplefilter("always", MistWarning)
+        with warnings.catch_warnings():  # the findings are printed below as notes
+            warnings.simplefilter("ignore", MistWarning)
             if pairs:
-                table = mist.api.mi_pairs(frame, level=level, model=model, base=base)
+                table = mist.tables.mi_pairs(frame, level=level, model=model, base=base)
             else:
-                table = mist.api.mi_matrix(frame, model=model, base=base)
+                table = mist.tables.mi_matrix(frame, model=model, base=base)
         beyond = _flagged_pairs(table, pairs)
         if output:
             table.to_csv(output, index=not pairs)
@@ -209,9 +209,9 @@ def matrix(
                            "-o FILE.csv writes the whole matrix, --pairs lists every pair with its interval")
                 for k in strongest:
                     typer.echo(f"{table.index[first[k]]} ~ {table.columns[second[k]]}: {values[k]:.4f}")
-        for caught_warning in caught:  # constant and discrete-looking columns (pairs are named below)
-            if str(caught_warning.message).startswith(mist.api.COLUMN_WARNING):
-                typer.echo(f"note: {caught_warning.message}")
+        for finding in table.attrs["findings"]:  # constant and discrete-looking columns (pairs are named below)
+            if finding.kind != "beyond-range":
+                typer.echo(f"note: {finding.message}")
         for pair, value in beyond.items():
             typer.echo(f"note: {pair}: correlated beyond the model's training data, so its estimate is likely too "
                        f"low (MI at least {value:.4f} {unit}, model-free)")
@@ -452,7 +452,7 @@ def export(
         if calibrate:
             import numpy as np
 
-            from mist.api import row_subsets
+            from mist.estimation import row_subsets
             from mist.model.calibration import (GRID_TAUS, LARGE_N_PER_VALUE, LARGE_N_SEED, LARGE_N_VALUES, N_EDGES,
                                                 calibration_set, calibration_set_description, fit_calibration,
                                                 fit_shared_fraction, large_n_set, relation_calibration_set,

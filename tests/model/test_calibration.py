@@ -154,7 +154,7 @@ def test_malformed_subset_calibration_is_refused(tmp_path):
 
 
 def test_subset_quantiles_are_those_estimate_averages():
-    from mist.api import row_subsets
+    from mist.estimation import row_subsets
 
     torch.manual_seed(0)
     network = MISTNetwork(SMALL).eval()

@@ -18,3 +18,16 @@ def test_random_orthogonal_is_orthogonal_and_haar(dim):
     if dim > 1:  # fourth moment of one entry of a uniform unit vector: 3 / (dim (dim + 2))
         torch.testing.assert_close((q[:, 0, 0] ** 4).mean(), torch.tensor(3.0 / (dim * (dim + 2)), dtype=torch.float64),
                                    atol=0.01, rtol=0)
+
+
+def test_low_dim_share_draws_few_columns_that_often():
+    from mist.training.stream import StreamConfig, TrainingStream
+
+    config = StreamConfig(n_range=(10, 100), dim_range=(1, 32), low_dim_share=0.5, low_dim_max=3)
+    stream = TrainingStream(config, seed=0)
+    shapes = [stream._draw_shape() for _ in range(4000)]
+    low = sum(dx <= 3 and dy <= 3 for _, dx, dy in shapes) / len(shapes)
+    # half the batches by the share, and uniform dims add (3/32)^2 / 2 + 3/32 / 2 of the rest
+    expected = 0.5 + 0.5 * (0.5 * (3 / 32) ** 2 + 0.5 * 3 / 32)
+    assert abs(low - expected) < 0.03
+    assert all(1 <= dx <= 32 and 1 <= dy <= 32 and 10 <= n <= 100 for n, dx, dy in shapes)

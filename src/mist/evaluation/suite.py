@@ -126,11 +126,11 @@ def run_evaluation(out_dir: str | Path, cfg: EvaluationConfig, progress: bool = 
                                         {k: float(np.mean(v)) for k, v in seconds.items()})
     from functools import partial
 
-    import mist.api
+    import mist.estimation
 
     parts = [("figure4", lambda: experiments.sample_requirements(predictions, estimators, out, plt)),
              ("figure6", lambda: experiments.generalisation(network, out, plt, seed=cfg.seed, quick=cfg.quick)),
-             ("appendixD2", lambda: experiments.consistency(partial(mist.api.estimate_many, model=cfg.model, progress=False),
+             ("appendixD2", lambda: experiments.consistency(partial(mist.estimation.estimate_many, model=cfg.model, progress=False),
                                                             out, plt, seed=cfg.seed, quick=cfg.quick)),
              ("appendixE", lambda: experiments.feature_selection(out, plt, model=cfg.model, seed=cfg.seed, quick=cfg.quick))]
     for name, part in parts:

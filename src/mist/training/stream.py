@@ -79,6 +79,11 @@ class StreamConfig:
     # every column pair), and uniform n leaves it a few in a thousand batches
     small_n_share: float = 0.0
     small_n_max: int = 100
+    # share of batches whose dim_x and dim_y are each drawn uniformly in 1..low_dim_max: uniform
+    # dims over 1..32 leave one column a side in under 2% of batches, and that is where a smooth
+    # non-monotone relation has to be read from the pair statistics alone
+    low_dim_share: float = 0.0
+    low_dim_max: int = 4
 
 
 class TrainingStream:
@@ -112,6 +117,9 @@ class TrainingStream:
             low, top = math.log(cfg.n_range[0]), math.log(min(high, cfg.small_n_max) + 1)
             u = float(torch.rand(1, generator=self.generator, device=self.device))
             n = min(int(math.exp(low + u * (top - low))), cfg.small_n_max)
+        if cfg.low_dim_share > 0 and float(torch.rand(1, generator=self.generator, device=self.device)) < cfg.low_dim_share:
+            top = min(cfg.dim_range[1], cfg.low_dim_max)
+            return n, self._randint(cfg.dim_range[0], top), self._randint(cfg.dim_range[0], top)
         dim_x = self._randint(*cfg.dim_range)
         if float(torch.rand(1, generator=self.generator, device=self.device)) < cfg.prob_equal_dims:
             dim_y = dim_x
