@@ -19,7 +19,7 @@ import pandas as pd
 
 import mist
 from mist.distributions import sample_datasets
-from mist.distributions.beyond import flip_middle, rotate, sample_gaussian_mixture
+from mist.distributions.beyond import flip_middle, rotate, sample_gaussian_mixture, sample_random_gaussian
 from mist.errors import MistWarning
 from mist.estimators import KSG, GaussianCopulaCCA
 
@@ -28,6 +28,9 @@ def draw(case: str, n: int, d: int, rng: np.random.Generator) -> tuple[np.ndarra
     seed = int(rng.integers(2**31))
     if case == "gaussian mixture (3 components)":
         s = sample_gaussian_mixture(n, d, d, rng)
+        return s.x, s.y, s.mi
+    if case == "gaussian, random covariance":
+        s = sample_random_gaussian(n, d, d, rng)
         return s.x, s.y, s.mi
     base, change = case.split(" + ") if " + " in case else (case, None)
     b = sample_datasets(base, n, d, d, 1, seed=seed)
@@ -46,6 +49,7 @@ CASES = [
     "multi_normal-dense-base + flip middle",
     "multi_student-dense-base + flip middle",
     "gaussian mixture (3 components)",
+    "gaussian, random covariance",
 ]
 
 

@@ -56,6 +56,19 @@ def _random_covariance(dim: int, rng: np.random.Generator) -> np.ndarray:
     return a @ a.T + 0.1 * np.eye(dim)
 
 
+def sample_random_gaussian(n: int, dim_x: int, dim_y: int, rng: np.random.Generator) -> MixtureSample:
+    """n rows of one Gaussian over (X, Y) with a random covariance (``_random_covariance``: every
+    column correlated with every other, within a side too, with random signs), and its exact MI
+    (``mi_standard_error`` 0). No training family has such a covariance: the paper's structures
+    have equal correlations (dense), isolated pairs (sparse, 2pair) or one latent (lvm)."""
+    d = dim_x + dim_y
+    cov = _random_covariance(d, rng)
+    logdet = lambda m: np.linalg.slogdet(m)[1]  # noqa: E731
+    mi = 0.5 * (logdet(cov[:dim_x, :dim_x]) + logdet(cov[dim_x:, dim_x:]) - logdet(cov))
+    data = rng.multivariate_normal(np.zeros(d), cov, size=n)
+    return MixtureSample(data[:, :dim_x], data[:, dim_x:], float(mi), 0.0)
+
+
 def sample_gaussian_mixture(n: int, dim_x: int, dim_y: int, rng: np.random.Generator, *, components: int = 3,
                             separation: float = 2.0, mc_samples: int = 50_000) -> MixtureSample:
     """n rows from a random mixture of ``components`` Gaussians over (X, Y), and its MI.
