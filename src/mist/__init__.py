@@ -18,6 +18,7 @@ _LAZY = {
     "mi_pairs": "mist.tables",
     "mutual_info_score": "mist.tables",
     "MIResult": "mist.result",
+    "ci_test": "mist.conditional",
     "MIEstimator": "mist.differentiable",
     "load_model": "mist.weights",
     "available_models": "mist.weights",

@@ -76,4 +76,5 @@ FINDING_KINDS: dict[str, type[MistWarning] | None] = {
     "beyond-range": RangeWarning,  # a column pair correlated past the training data, or the bound above the interval
     "subsets": None,  # rows above the model's trained rows: averaged over subsets
     "ksg-rows": None,  # model="ksg" read a subset of the rows
+    "conditional-uncalibrated": None,  # z given to a model without a fitted conditional spread
 }

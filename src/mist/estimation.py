@@ -269,6 +269,7 @@ def _combine_passes(mean, quant, passes: list[int], rho: float | None, taus: int
 def estimate(
     x: Any,
     y: Any,
+    z: Any = None,
     *,
     model: str = "default",
     level: float = 0.9,
@@ -285,6 +286,9 @@ def estimate(
         Samples of X (numpy, pandas, torch or lists); a 1-D input is one variable.
     y : array-like, shape (n, dim_y) or (n,)
         Samples of Y, row i paired with row i of x.
+    z : array-like, shape (n, dim_z) or (n,), optional
+        Samples of Z to condition on: the result is then the conditional MI I(X;Y|Z), by the
+        chain rule over four estimates (:mod:`mist.conditional`; ``result.dim_z`` is set).
     model : str, default "default"
         A shipped model name (see ``mist.weights.available_models()``), a model card path, or
         "ksg" for the KSG estimator (k = 5, on normal scores, bias-corrected, with an interval
@@ -337,6 +341,11 @@ def estimate(
     >>> round(r.lower_bound, 4)  # model-free: MI is at least this (for any distribution)
     0.2672
     """
+    if z is not None:
+        from mist.conditional import estimate_conditional
+
+        return estimate_conditional(x, y, z, model=model, level=level, quantiles=quantiles, base=base,
+                                    device=device, large_n=large_n)
     return _estimate_batch([(x, y)], model=model, level=level, quantiles=quantiles, base=base, device=device,
                            progress=False, large_n=large_n, name_pairs=False)[0]
 

@@ -63,6 +63,7 @@ class MIResult:
     findings: tuple = ()  # Finding(kind, message), in the order the checks ran
     lower_bound: float | None = None
     quantile_grid: tuple = field(default=(), repr=False)  # ((tau, value), ...) by increasing tau
+    dim_z: int | None = None  # the columns conditioned on: the result is I(X;Y|Z) (mist.estimate(..., z=...))
 
     def __float__(self) -> float:
         return float(self.estimate)
@@ -97,14 +98,19 @@ class MIResult:
     def to_dict(self) -> dict:
         """The fields as a JSON-safe dict."""
         out = {k: getattr(self, k) for k in ("estimate", "low", "high", "level", "unit", "n", "dim_x", "dim_y", "model")}
+        if self.dim_z is not None:
+            out["dim_z"] = self.dim_z
         out["quantiles"] = {str(k): v for k, v in self.quantiles.items()}
         out["findings"] = [f._asdict() for f in self.findings]
         out["lower_bound"] = self.lower_bound
         return out
 
     def __str__(self) -> str:
-        return (f"I(X;Y) = {self.estimate:.4f} {self.unit}, {self.level:.0%} interval "
-                f"[{self.low:.4f}, {self.high:.4f}] (n={self.n}, dim_x={self.dim_x}, dim_y={self.dim_y}, model={self.model})")
+        quantity, dims = "I(X;Y)", f"dim_x={self.dim_x}, dim_y={self.dim_y}"
+        if self.dim_z is not None:
+            quantity, dims = "I(X;Y|Z)", f"{dims}, dim_z={self.dim_z}"
+        return (f"{quantity} = {self.estimate:.4f} {self.unit}, {self.level:.0%} interval "
+                f"[{self.low:.4f}, {self.high:.4f}] (n={self.n}, {dims}, model={self.model})")
 
     def _repr_html_(self) -> str:  # notebooks: the summary, then what else the result says
         from html import escape

@@ -31,3 +31,51 @@ def test_low_dim_share_draws_few_columns_that_often():
     expected = 0.5 + 0.5 * (0.5 * (3 / 32) ** 2 + 0.5 * 3 / 32)
     assert abs(low - expected) < 0.03
     assert all(1 <= dx <= 32 and 1 <= dy <= 32 and 10 <= n <= 100 for n, dx, dy in shapes)
+
+
+def test_redundant_columns_fill_the_shape_and_repeat_the_drawn_ones():
+    import numpy as np
+
+    from mist.training.stream import StreamConfig, TrainingStream
+
+    config = StreamConfig(n_range=(200, 200), dim_range=(2, 6), redundant_share=1.0, cells_per_batch=20_000,
+                          min_batch=8, max_batch=16)
+    stream = TrainingStream(config, seed=0)
+    shapes = set()
+    for _ in range(6):
+        batch = stream.next_batch()
+        b, n, dim_x = batch.x.shape
+        shapes.add(dim_x + batch.y.shape[2])
+        assert n == 200 and torch.isfinite(batch.x).all() and torch.isfinite(batch.y).all()
+        assert torch.isfinite(batch.mi).all() and (batch.mi >= 0).all()
+        # each side spans fewer dimensions than its columns only through the added noise: every
+        # column of y is correlated with some other column of y when columns were added
+        for side in (batch.x[0].double().numpy(), batch.y[0].double().numpy()):
+            if side.shape[1] > 1:
+                r = np.abs(np.corrcoef(side.T) - np.eye(side.shape[1]))
+                assert np.isfinite(r).all()
+    assert len(shapes) > 1  # the drawn shapes vary
+
+
+def test_redundant_columns_leave_the_mi_of_a_gaussian_unchanged():
+    # the MI of the filled-up data, from the sample covariance, matches the drawn MI
+    import numpy as np
+
+    from mist.training.stream import StreamConfig, TrainingStream
+
+    config = StreamConfig(n_range=(20_000, 20_000), dim_range=(3, 3), redundant_share=1.0,
+                          cells_per_batch=1, min_batch=1, max_batch=1, redundant_noise=(0.3, 0.3))
+    stream = TrainingStream(config, seed=1, families=tuple(f for f in stream_families() if f.name == "multi_normal-dense-base"))
+    for _ in range(3):
+        batch = stream.next_batch()
+        x, y = batch.x[0].double().numpy(), batch.y[0].double().numpy()
+        c = np.cov(np.hstack([x, y]).T)
+        logdet = lambda m: np.linalg.slogdet(m)[1]  # noqa: E731
+        mi = 0.5 * (logdet(c[:3, :3]) + logdet(c[3:, 3:]) - logdet(c))
+        assert abs(mi - float(batch.mi[0])) < 0.02 + 0.05 * float(batch.mi[0])
+
+
+def stream_families():
+    from mist.distributions import get_split
+
+    return get_split("train")

@@ -84,6 +84,14 @@ class StreamConfig:
     # non-monotone relation has to be read from the pair statistics alone
     low_dim_share: float = 0.0
     low_dim_max: int = 4
+    # share of batches drawn at fewer columns a side and filled up with redundant columns: each
+    # extra column a random linear mix of that side's drawn columns plus independent noise
+    # (log-uniform scale, redundant_noise). A function of Y and of noise independent of (X, Y)
+    # adds nothing, I(X; Y, g(Y, e)) = I(X; Y), so MI is exact; without such data a model that
+    # reads every column pair learns to add up dependence that correlated columns repeat
+    # (docs/model.md, "Redundant columns")
+    redundant_share: float = 0.0
+    redundant_noise: tuple[float, float] = (0.03, 1.0)
 
 
 class TrainingStream:
@@ -130,12 +138,42 @@ class TrainingStream:
     def next_batch(self) -> TrainingBatch:
         cfg = self.config
         n, dim_x, dim_y = self._draw_shape()
+        if (cfg.redundant_share > 0 and dim_x + dim_y > 2
+                and float(torch.rand(1, generator=self.generator, device=self.device)) < cfg.redundant_share):
+            drawn_x, drawn_y = self._randint(1, dim_x), self._randint(1, dim_y)
+            batch = self._batch(n, drawn_x, drawn_y, cells=n * (dim_x + dim_y))
+            x, y = self._fill_redundant(batch.x, dim_x), self._fill_redundant(batch.y, dim_y)
+            return TrainingBatch(x, y, batch.mi, batch.families)
+        return self._batch(n, dim_x, dim_y, cells=n * (dim_x + dim_y))
+
+    def _fill_redundant(self, v: torch.Tensor, dim: int) -> torch.Tensor:
+        """v (B, n, d) with dim - d columns added, each a random mix of some of v's columns
+        (standardised) plus Gaussian noise of a log-uniform scale (``redundant_noise``)."""
+        b, n, d = v.shape
+        extra = dim - d
+        if extra == 0:
+            return v
+        g = self.generator
+        base = (v - v.mean(1, keepdim=True)) / v.std(1, keepdim=True).clamp_min(1e-12)
+        weights = torch.randn(b, d, extra, generator=g, device=self.device)
+        keep = torch.rand(b, d, extra, generator=g, device=self.device) < 0.5
+        keep[:, 0, :] |= ~keep.any(1)  # every added column mixes at least one drawn column
+        weights = weights * keep
+        mixed = base @ (weights / weights.norm(dim=1, keepdim=True).clamp_min(1e-12))
+        low, high = (math.log(s) for s in self.config.redundant_noise)
+        scale = torch.exp(low + (high - low) * torch.rand(b, 1, extra, generator=g, device=self.device))
+        added = mixed + scale * torch.randn(b, n, extra, generator=g, device=self.device)
+        return torch.cat([v, added.to(v.dtype)], dim=2)
+
+    def _batch(self, n: int, dim_x: int, dim_y: int, *, cells: int) -> TrainingBatch:
+        """A batch at (n, dim_x, dim_y), sized as if each dataset held ``cells`` cells."""
+        cfg = self.config
         usable = [f for f in self.families if f.supports(dim_x, dim_y)]
         priors = self.priors
         wide = cfg.wide_fraction > 0 and float(torch.rand(1, generator=self.generator, device=self.device)) < cfg.wide_fraction
         if wide and (cfg.wide_max_columns_per_row <= 0 or dim_x + dim_y <= cfg.wide_max_columns_per_row * n):
             priors = replace(priors, strength=tuple(cfg.wide_strength), noise=tuple(cfg.wide_noise))
-        size = cfg.cells_per_batch // (n * (dim_x + dim_y))
+        size = cfg.cells_per_batch // cells
         size = max(cfg.min_batch, min(cfg.max_batch, size))
         size = max(size, len(usable)) // len(usable) * len(usable)
         share = cfg.relation_fraction * (min(1.0, n / cfg.relation_ramp_n) if cfg.relation_ramp_n else 1.0)

@@ -1,0 +1,147 @@
+"""Conditional mutual information I(X;Y|Z) by the chain rule, and the conditional independence
+test built on it.
+
+I(X;Y|Z) = I(X; Y,Z) - I(X; Z) = I(Y; X,Z) - I(Y; Z). The estimate is the mean of the two
+forms, each a difference of two estimates of :func:`mist.estimate_many` (four forward passes of
+the learned model in one batch; symmetric in X and Y). Its distribution: each form's deviation
+from its median at level tau combines the two terms' deviations (the first's at tau, the
+second's at 1 - tau, since it is subtracted) as ``scale * sqrt(a^2 + b^2)``, and the two forms'
+deviations are averaged. ``scale`` is fitted per model (its card's ``conditional_calibration``,
+:func:`mist.model.calibration.fit_conditional_scale`) on the training split of
+:mod:`mist.distributions.conditional`; a model without it uses 1 and says so in a finding.
+Unlike MI, the difference can fall below 0 where X and Y are independent given Z; the estimate
+and quantiles are clipped at 0, and :func:`ci_test` reads the unclipped distribution.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple, Sequence
+
+import numpy as np
+
+from mist._validation import as_samples, check_level
+from mist.errors import Finding, MistError, MistWarning
+from mist.result import QUANTILE_GRID, MIResult, unit_scale
+
+
+class _ChainRule(NamedTuple):
+    """I(X;Y|Z) in nats, before clipping at 0: the estimate, and the quantiles at ``taus``."""
+
+    estimate: float
+    taus: np.ndarray
+    quantiles: np.ndarray
+    findings: tuple
+    model: str
+    dims: tuple[int, int, int, int]  # n, dim_x, dim_y, dim_z
+
+
+TERMS = ("I(X; Y,Z)", "I(X; Z)", "I(Y; X,Z)", "I(Y; Z)")
+
+
+def _chain_rule(x, y, z, *, model: str, device: str | None, large_n: str, stacklevel: int) -> _ChainRule:
+    """The chain rule's estimate and distribution; what the four terms found is warned once per
+    kind at ``stacklevel`` (counted from here, as ``warnings.warn`` counts)."""
+    import warnings
+
+    from mist.estimation import estimate_many
+
+    x, y = as_samples(x, "x"), as_samples(y, "y")
+    if x.shape[0] != y.shape[0]:
+        raise MistError(f"`x` and `y` must have the same number of samples (rows), got {x.shape[0]} and "
+                        f"{y.shape[0]}.")
+    z = as_samples(z, "z")
+    if z.shape[0] != x.shape[0]:
+        raise MistError(f"`z` must have one row per sample of `x` and `y` ({x.shape[0]}), got {z.shape[0]}.")
+    with warnings.catch_warnings():  # each term's findings are merged below and warned once
+        warnings.simplefilter("ignore", MistWarning)
+        terms = estimate_many([(x, np.hstack([y, z])), (x, z), (y, np.hstack([x, z])), (y, z)], model=model,
+                              device=device, large_n=large_n, progress=False)
+    taus = np.array(QUANTILE_GRID)  # symmetric: reversed, it is 1 - tau
+    mean = np.array([r.estimate for r in terms])
+    quant = np.array([[r.quantile(t) for t in taus] for r in terms])  # (4, T)
+    median = np.array([r.quantile(0.5) for r in terms])
+    scale, findings = conditional_scale(terms[0].model)
+    a = quant[[0, 2]] - median[[0, 2], None]  # the first term of each form, at tau
+    b = quant[[1, 3], ::-1] - median[[1, 3], None]  # the subtracted one, at 1 - tau
+    spread = (scale * np.sqrt(a**2 + b**2) * np.sign(taus - 0.5)).mean(axis=0)
+    estimate = float(np.mean(mean[[0, 2]] - mean[[1, 3]]))
+    centre = float(np.mean(median[[0, 2]] - median[[1, 3]]))
+    seen = {f.kind for f in findings}
+    for term, result in zip(TERMS, terms):
+        for f in result.findings:
+            if f.kind not in seen:  # one finding per kind: the first term that found it
+                seen.add(f.kind)
+                findings.append(Finding(f.kind, f"{term}: {f.message}"))
+    for f in findings:
+        if f.warning is not None:
+            f.warn(stacklevel=stacklevel + 1)
+    return _ChainRule(estimate, taus, centre + spread, tuple(findings), terms[0].model,
+                      (x.shape[0], x.shape[1], y.shape[1], z.shape[1]))
+
+
+def conditional_scale(model_name: str) -> tuple[float, list]:
+    """The fitted spread factor of the chain rule for a model (its card's
+    ``conditional_calibration``), or 1 with a finding where the model has none."""
+    from mist.weights import load_predictor
+
+    if model_name == "ksg":
+        return 1.0, []
+    card = load_predictor(model_name).card
+    fitted = card.get("conditional_calibration")
+    if fitted:
+        return float(fitted["scale"]), []
+    return 1.0, [Finding("conditional-uncalibrated", f"{model_name} has no fitted spread for conditional MI: the "
+                                                     "interval combines the terms' as if independent")]
+
+
+def estimate_conditional(x: Any, y: Any, z: Any, *, model: str = "default", level: float = 0.9,
+                         quantiles: Sequence[float] | None = None, base: float | None = None,
+                         device: str | None = None, large_n: str = "subsets") -> MIResult:
+    """I(X;Y|Z) with an interval: :func:`mist.estimate` with ``z`` (the module's docstring says how)."""
+    from mist.estimation import interval_taus
+
+    level = check_level(level)
+    scale, unit = unit_scale(base)
+    asked = interval_taus(level, quantiles)
+    # user -> estimate -> here -> _chain_rule
+    chain = _chain_rule(x, y, z, model=model, device=device, large_n=large_n, stacklevel=3)
+    values = np.maximum(np.interp(asked, chain.taus, chain.quantiles), 0.0) / scale
+    grid = np.maximum(chain.quantiles, 0.0) / scale
+    n, dim_x, dim_y, dim_z = chain.dims
+    return MIResult(estimate=max(chain.estimate, 0.0) / scale, low=float(values[0]), high=float(values[2]),
+                    level=level, unit=unit, n=n, dim_x=dim_x, dim_y=dim_y, dim_z=dim_z, model=chain.model,
+                    quantiles={t: float(v) for t, v in zip(asked[3:], values[3:])}, findings=chain.findings,
+                    quantile_grid=tuple(sorted({**dict(zip(chain.taus.tolist(), grid.tolist())),
+                                                **dict(zip(asked, values.tolist()))}.items())))
+
+
+class CITestResult(NamedTuple):
+    """A conditional independence test of X and Y given Z: ``pvalue`` and the decision at ``alpha``."""
+
+    statistic: float  # the estimate of I(X;Y|Z), nats, before clipping at 0
+    pvalue: float
+    alpha: float
+    independent: bool  # not rejected at alpha
+    model: str
+    findings: tuple
+
+    def __str__(self) -> str:
+        verdict = "not rejected" if self.independent else "rejected"
+        return (f"X independent of Y given Z: {verdict} at alpha={self.alpha:g} (p = {self.pvalue:.4g}; I(X;Y|Z) "
+                f"estimate {self.statistic:.4f} nats, model={self.model})")
+
+
+def ci_test(x: Any, y: Any, z: Any, *, alpha: float = 0.05, model: str = "default", device: str | None = None,
+            large_n: str = "subsets") -> CITestResult:
+    """Test whether X and Y are independent given Z (H0: I(X;Y|Z) = 0).
+
+    The p-value is the probability the estimate's distribution (unclipped; the module's
+    docstring) puts at or below 0: where its quantiles are calibrated and X and Y are independent
+    given Z, it is uniform, so rejecting at p <= ``alpha`` errs at rate ``alpha``.
+    benchmarks/conditional.py measures the false positive rate on held-out families and the
+    power against a KSG-CMI permutation test.
+    """
+    alpha = check_level(alpha, "alpha")
+    chain = _chain_rule(x, y, z, model=model, device=device, large_n=large_n, stacklevel=2)
+    pvalue = float(np.interp(0.0, chain.quantiles, chain.taus, left=0.0, right=1.0))
+    return CITestResult(chain.estimate, pvalue, alpha, pvalue > alpha, chain.model, chain.findings)
