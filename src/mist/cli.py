@@ -62,6 +62,18 @@ def _load_xy(data: Path, x: str | None, y: str | None):
                     f"{shown}, e.g. --x {names[0]} --y {names[1]}.")
 
 
+def _load_xyz(data: Path, x: str | None, y: str | None, z: str | None):
+    """:func:`_load_xy`'s X and Y, and the columns ``--z`` names (None without it)."""
+    if z is None:
+        return (*_load_xy(data, x, y), None)
+    if x is None or y is None:
+        raise MistError("--z needs --x and --y: say which columns are X, Y and Z.")
+    from mist.io import read_table, select_columns
+
+    frame = read_table(data)
+    return select_columns(frame, x, "--x"), select_columns(frame, y, "--y"), select_columns(frame, z, "--z")
+
+
 def _parse_levels(spec: str | None, option: str) -> list[float] | None:
     """Comma-separated levels in (0, 1) (``--quantiles``)."""
     if spec is None:
@@ -98,6 +110,8 @@ def estimate(
     data: Path = typer.Argument(..., help="CSV, Parquet, .npy or .npz file with one sample per row."),
     x: Optional[str] = typer.Option(None, "--x", help=_X_HELP),
     y: Optional[str] = typer.Option(None, "--y", help=_Y_HELP),
+    z: Optional[str] = typer.Option(None, "--z", help="Columns to condition on (needs --x and --y): the "
+                                    "conditional MI I(X;Y|Z)."),
     bits: bool = typer.Option(False, "--bits", help="Report bits instead of nats."),
     level: float = typer.Option(0.9, "--level", help="Probability of the interval."),
     quantiles: Optional[str] = typer.Option(None, "--quantiles", help="Extra quantile levels to report, "
@@ -109,18 +123,53 @@ def estimate(
 
     Example: mist estimate data.csv --x a,b --y c --bits
 
+    Example: mist estimate data.csv --x a --y b --z c,d   (conditional MI)
+
     Example: mist estimate xy.npz --quantiles 0.05,0.95 --json
     """
 
     def work():
         import mist.estimation
 
-        xs, ys = _load_xy(data, x, y)
+        xs, ys, zs = _load_xyz(data, x, y, z)
         taus = _parse_levels(quantiles, "--quantiles")
         with warnings.catch_warnings():  # each warning is also one of the result's notes, printed below
             warnings.simplefilter("ignore", MistWarning)
-            result = mist.estimation.estimate(xs, ys, model=model, level=level, quantiles=taus, base=2 if bits else None)
+            result = mist.estimation.estimate(xs, ys, zs, model=model, level=level, quantiles=taus,
+                                              base=2 if bits else None)
         _print_result(result, as_json)
+
+    _run(work)
+
+
+@app.command("ci-test")
+def ci_test(
+    data: Path = typer.Argument(..., help="CSV, Parquet, .npy or .npz file with one sample per row."),
+    x: str = typer.Option(..., "--x", help=_X_HELP),
+    y: str = typer.Option(..., "--y", help=_Y_HELP),
+    z: str = typer.Option(..., "--z", help="Columns to condition on."),
+    alpha: float = typer.Option(0.05, "--alpha", help="Level of the test."),
+    model: str = typer.Option("default", "--model", help="Shipped model name, model card path, or ksg."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+):
+    """Test whether X and Y are independent given Z (H0: I(X;Y|Z) = 0): a p-value and a decision.
+
+    Example: mist ci-test data.csv --x a --y b --z c,d --alpha 0.01
+    """
+
+    def work():
+        import mist.conditional
+
+        xs, ys, zs = _load_xyz(data, x, y, z)
+        with warnings.catch_warnings():  # printed below as notes
+            warnings.simplefilter("ignore", MistWarning)
+            result = mist.conditional.ci_test(xs, ys, zs, alpha=alpha, model=model)
+        if as_json:
+            typer.echo(json.dumps({**result._asdict(), "findings": [f._asdict() for f in result.findings]}))
+            return
+        typer.echo(str(result))
+        for finding in result.findings:
+            typer.echo(f"note: {finding.message}")
 
     _run(work)
 

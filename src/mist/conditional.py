@@ -25,22 +25,31 @@ from mist.result import QUANTILE_GRID, MIResult, unit_scale
 
 
 class _ChainRule(NamedTuple):
-    """I(X;Y|Z) in nats, before clipping at 0: the estimate, and the quantiles at ``taus``."""
+    """I(X;Y|Z) in nats, before clipping at 0: the estimate, and its distribution at ``taus``,
+    ``centre + scale * spread``."""
 
     estimate: float
     taus: np.ndarray
-    quantiles: np.ndarray
+    centre: float  # the mean of the two forms' differences of medians
+    spread: np.ndarray  # (T,) the combined deviations at scale 1
+    scale: float
     findings: tuple
     model: str
     dims: tuple[int, int, int, int]  # n, dim_x, dim_y, dim_z
+
+    @property
+    def quantiles(self) -> np.ndarray:
+        return self.centre + self.scale * self.spread
 
 
 TERMS = ("I(X; Y,Z)", "I(X; Z)", "I(Y; X,Z)", "I(Y; Z)")
 
 
-def _chain_rule(x, y, z, *, model: str, device: str | None, large_n: str, stacklevel: int) -> _ChainRule:
+def _chain_rule(x, y, z, *, model: str, device: str | None, large_n: str, stacklevel: int,
+                scale: float | None = None) -> _ChainRule:
     """The chain rule's estimate and distribution; what the four terms found is warned once per
-    kind at ``stacklevel`` (counted from here, as ``warnings.warn`` counts)."""
+    kind at ``stacklevel`` (counted from here, as ``warnings.warn`` counts). ``scale``: the
+    spread factor (default: the model's fitted one)."""
     import warnings
 
     from mist.estimation import estimate_many
@@ -60,10 +69,11 @@ def _chain_rule(x, y, z, *, model: str, device: str | None, large_n: str, stackl
     mean = np.array([r.estimate for r in terms])
     quant = np.array([[r.quantile(t) for t in taus] for r in terms])  # (4, T)
     median = np.array([r.quantile(0.5) for r in terms])
-    scale, findings = conditional_scale(terms[0].model)
+    fitted, findings = conditional_scale(model, device)
+    scale = fitted if scale is None else scale
     a = quant[[0, 2]] - median[[0, 2], None]  # the first term of each form, at tau
     b = quant[[1, 3], ::-1] - median[[1, 3], None]  # the subtracted one, at 1 - tau
-    spread = (scale * np.sqrt(a**2 + b**2) * np.sign(taus - 0.5)).mean(axis=0)
+    spread = (np.sqrt(a**2 + b**2) * np.sign(taus - 0.5)).mean(axis=0)
     estimate = float(np.mean(mean[[0, 2]] - mean[[1, 3]]))
     centre = float(np.mean(median[[0, 2]] - median[[1, 3]]))
     seen = {f.kind for f in findings}
@@ -75,23 +85,67 @@ def _chain_rule(x, y, z, *, model: str, device: str | None, large_n: str, stackl
     for f in findings:
         if f.warning is not None:
             f.warn(stacklevel=stacklevel + 1)
-    return _ChainRule(estimate, taus, centre + spread, tuple(findings), terms[0].model,
+    return _ChainRule(estimate, taus, centre, spread, scale, tuple(findings), terms[0].model,
                       (x.shape[0], x.shape[1], y.shape[1], z.shape[1]))
 
 
-def conditional_scale(model_name: str) -> tuple[float, list]:
+def conditional_scale(model: str, device: str | None = None) -> tuple[float, list]:
     """The fitted spread factor of the chain rule for a model (its card's
-    ``conditional_calibration``), or 1 with a finding where the model has none."""
+    ``conditional_calibration``), or 1 with a finding where the model has none (and for KSG)."""
+    from mist.estimation import KSG
     from mist.weights import load_predictor
 
-    if model_name == "ksg":
-        return 1.0, []
-    card = load_predictor(model_name).card
+    card = {} if model == KSG else load_predictor(model, device).card
     fitted = card.get("conditional_calibration")
     if fitted:
         return float(fitted["scale"]), []
-    return 1.0, [Finding("conditional-uncalibrated", f"{model_name} has no fitted spread for conditional MI: the "
-                                                     "interval combines the terms' as if independent")]
+    return 1.0, [Finding("conditional-uncalibrated", f"{card.get('name', model)} has no fitted spread for conditional "
+                                                     "MI: the interval combines the terms' as if independent")]
+
+
+#: What the chain rule's spread factor is fitted on (``fit_conditional_scale``).
+CONDITIONAL_FIT_DATASETS = 1000
+CONDITIONAL_FIT_SEED = 4242
+
+
+def conditional_fit_set(count: int = CONDITIONAL_FIT_DATASETS, seed: int = CONDITIONAL_FIT_SEED) -> list:
+    """``count`` triples of the training split of :mod:`mist.distributions.conditional`: n
+    log-uniform in 100..1000, 1-8 columns each for X, Y and Z."""
+    from mist.distributions.conditional import sample_conditional
+
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(count):
+        n = int(np.exp(rng.uniform(np.log(100), np.log(1000))))
+        out.append(sample_conditional(n, *(int(d) for d in rng.integers(1, 9, 3)), rng, split="train"))
+    return out
+
+
+def fit_conditional_scale(model: str, datasets=None, level: float = 0.9) -> dict:
+    """The spread factor whose ``level`` interval holds the exact CMI on that share of
+    ``datasets`` (default :func:`conditional_fit_set`), for the model card."""
+    import warnings
+
+    datasets = conditional_fit_set() if datasets is None else datasets
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MistWarning)
+        chains = [_chain_rule(d.x, d.y, d.z, model=model, device=None, large_n="subsets", stacklevel=1, scale=1.0)
+                  for d in datasets]
+    truth = np.array([d.cmi for d in datasets])
+    ends = [(1 - level) / 2, (1 + level) / 2]
+
+    def held(scale: float) -> float:
+        bounds = np.array([np.interp(ends, c.taus, np.maximum(c.centre + scale * c.spread, 0.0)) for c in chains])
+        return float(np.mean((bounds[:, 0] <= truth + 1e-9) & (truth <= bounds[:, 1])))
+
+    scales = np.round(np.arange(0.25, 6.0001, 0.05), 2)
+    coverage = np.array([held(s) for s in scales])
+    scale = float(scales[np.argmax(coverage >= level)]) if (coverage >= level).any() else float(scales[-1])
+    estimates = np.array([max(c.estimate, 0.0) for c in chains])
+    return {"scale": scale, "level": level, "held": held(scale), "datasets": len(datasets),
+            "mse": float(np.mean((estimates - truth) ** 2)),
+            "fitted_on": f"conditional_fit_set({len(datasets)}, seed={CONDITIONAL_FIT_SEED}): "
+                         "mist.distributions.conditional, split 'train'"}
 
 
 def estimate_conditional(x: Any, y: Any, z: Any, *, model: str = "default", level: float = 0.9,

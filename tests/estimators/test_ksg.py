@@ -120,3 +120,17 @@ def test_ksg_interval_rejects_bad_settings():
         ksg_interval(np.arange(50.0), np.arange(50.0), half_samples=1)
     with pytest.raises(MistError, match="at least 24 samples"):
         ksg_interval(np.arange(20.0), np.arange(20.0))
+
+
+def test_frenzel_pompe_conditional_mi():
+    from mist.estimators.ksg import frenzel_pompe
+
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(3000, 1))
+    x = z + rng.normal(size=(3000, 1))
+    y = z + rng.normal(size=(3000, 1))
+    assert abs(frenzel_pompe(x, y, z)) < 0.02  # independent given z, dependent without
+    y2 = y + x  # given z: x = e_x, y2 = e_x + e_y, correlated 1/sqrt(2): CMI = 1/2 log 2
+    assert frenzel_pompe(x, y2, z) == pytest.approx(0.5 * np.log(2), abs=0.03)
+    with pytest.raises(MistError, match="same number of samples"):
+        frenzel_pompe(x, y, z[:10])
