@@ -75,13 +75,12 @@ def prepare_inputs(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray, list[str], b
 def row_subsets(x: np.ndarray, y: np.ndarray, large_n: str = "subsets", max_rows: int = 500) -> list[np.ndarray]:
     """Row indices of order-independent subsets of at most ``max_rows`` rows.
 
-    Rows are sorted by their content (so the input order does not matter), then dealt in turn
-    to ceil(n / max_rows) subsets. With ``large_n="direct"`` all rows go in one pass.
+    Rows are sorted by their content, so neither the subsets nor the order the model reads their
+    rows in depend on the input order (the model is invariant to row order, but its float32 sums
+    round differently in another order), then dealt in turn to ceil(n / max_rows) subsets. With
+    ``large_n="direct"`` all rows go in one pass.
     """
     n = x.shape[0]
-    if n <= max_rows or large_n == "direct":
-        return [np.arange(n)]
-    k = math.ceil(n / max_rows)
     rows = np.hstack([x, y])
     # sort key: a fixed projection of each row (one sort, not one per column as lexsort does);
     # equal keys of unequal rows would make the order depend on the input, so fall back then
@@ -91,6 +90,9 @@ def row_subsets(x: np.ndarray, y: np.ndarray, large_n: str = "subsets", max_rows
     ties = np.flatnonzero(key[order][1:] == key[order][:-1])
     if ties.size and np.any(rows[order[ties]] != rows[order[ties + 1]]):
         order = np.lexsort(rows.T[::-1])
+    if n <= max_rows or large_n == "direct":
+        return [order]
+    k = math.ceil(n / max_rows)
     return [order[i::k] for i in range(k)]
 
 
