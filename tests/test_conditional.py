@@ -89,3 +89,13 @@ def test_cli_conditional_estimate_and_test(tmp_path, triple):
     assert out.exit_code == 0 and "given Z" in out.output, out.output
     out = runner.invoke(app, ["estimate", str(path), "--z", "z0"])
     assert out.exit_code != 0 and "--z needs --x and --y" in out.output
+
+
+def test_the_fitted_spread_is_the_least_that_holds_the_level():
+    from mist.conditional import conditional_fit_set, fit_conditional_scale
+
+    datasets = conditional_fit_set(40, seed=7)
+    fitted = fit_conditional_scale("mist-tiny-gpu", datasets, level=0.8)
+    assert fitted["held"] >= 0.8 and fitted["datasets"] == 40 and fitted["scale"] >= 0.25
+    narrower = fit_conditional_scale("mist-tiny-gpu", datasets, level=0.5)
+    assert 0.5 <= narrower["held"] < fitted["held"] and narrower["scale"] < fitted["scale"]
