@@ -77,4 +77,6 @@ FINDING_KINDS: dict[str, type[MistWarning] | None] = {
     "subsets": None,  # rows above the model's trained rows: averaged over subsets
     "ksg-rows": None,  # model="ksg" read a subset of the rows
     "conditional-uncalibrated": None,  # z given to a model without a fitted conditional spread
+    "dequantized": None,  # a discrete side read as classes (mist.discrete)
+    "entropy-cap": RangeWarning,  # the estimate exceeded a discrete side's entropy (which bounds MI): capped
 }

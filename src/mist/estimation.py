@@ -273,6 +273,7 @@ def estimate(
     y: Any,
     z: Any = None,
     *,
+    discrete: str | None = None,
     model: str = "default",
     level: float = 0.9,
     quantiles: Sequence[float] | None = None,
@@ -291,6 +292,11 @@ def estimate(
     z : array-like, shape (n, dim_z) or (n,), optional
         Samples of Z to condition on: the result is then the conditional MI I(X;Y|Z), by the
         chain rule over four estimates (:mod:`mist.conditional`; ``result.dim_z`` is set).
+    discrete : {"x", "y", "both"}, optional
+        The side(s) holding class labels (numbers or strings; several columns: their
+        combination), as scikit-learn's ``mutual_info_classif`` takes a target: each is read as
+        classes, made continuous without changing the MI (:mod:`mist.discrete`), and the
+        estimate averaged over a few such passes.
     model : str, default "default"
         A shipped model name (see ``mist.weights.available_models()``), a model card path, or
         "ksg" for the KSG estimator (k = 5, on normal scores, bias-corrected, with an interval
@@ -343,6 +349,13 @@ def estimate(
     >>> round(r.lower_bound, 4)  # model-free: MI is at least this (for any distribution)
     0.2672
     """
+    if discrete is not None:
+        if z is not None:
+            raise MistError("`discrete` with `z` is not supported yet: estimate I(X;Y|Z) with continuous sides.")
+        from mist.discrete import estimate_with_discrete
+
+        return estimate_with_discrete(x, y, discrete, stacklevel=2, model=model, level=level, quantiles=quantiles,
+                                      base=base, device=device, large_n=large_n)
     if z is not None:
         from mist.conditional import estimate_conditional
 

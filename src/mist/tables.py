@@ -239,19 +239,43 @@ def _model_name(model: str, device: str | None) -> str:
     return KSG if model == KSG else load_predictor(model, device).card.get("name", str(model))
 
 
-def mutual_info_score(X: Any, y: Any, *, model: str = "default") -> np.ndarray:
+def mutual_info_score(X: Any, y: Any, *, discrete_target: bool = False, model: str = "default") -> np.ndarray:
     """One MI estimate (nats) per feature of ``X`` with the target ``y``.
 
-    Same call as scikit-learn's ``mutual_info_regression(X, y)``, so it works in
-    ``SelectKBest(mutual_info_score, k=...)``. Features that correlate with ``y`` beyond the
-    model's training data (the high-MI check of :func:`estimate`) are named in a warning: their
-    scores may be too low, though such features rank near the top anyway.
+    Same call as scikit-learn's ``mutual_info_regression(X, y)`` (with ``discrete_target=True``,
+    its ``mutual_info_classif``: ``y`` holds class labels, numbers or strings, read as
+    :mod:`mist.discrete` reads a discrete side), so it works in
+    ``SelectKBest(mutual_info_score, k=...)`` (``functools.partial`` sets ``discrete_target``).
+    Features that correlate with ``y`` beyond the model's training data (the high-MI check of
+    :func:`estimate`) are named in a warning: their scores may be too low, though such features
+    rank near the top anyway.
     """
-    features, target = check_xy(as_samples(X, "X"), y)
+    features = as_samples(X, "X")
+    if not discrete_target:
+        return _feature_scores(X, features, y, model=model)
+    from mist.discrete import class_codes, dequantized_sides, label_entropy
+
+    codes = class_codes(y, "y")
+    if len(codes) != features.shape[0]:
+        raise MistError(f"`X` and `y` must have the same number of samples (rows), got {features.shape[0]} and "
+                        f"{len(codes)}.")
+    passes = dequantized_sides([codes], [features])[0]
+    scores = [_feature_scores(X, features, passes[0], model=model)]
+    with warnings.catch_warnings():  # the later passes warn as the first did
+        warnings.simplefilter("ignore", MistWarning)
+        scores += [_feature_scores(X, features, target, model=model) for target in passes[1:]]
+    return np.minimum(np.mean(scores, axis=0), label_entropy(codes))  # MI <= H(y)
+
+
+def _feature_scores(X: Any, features: np.ndarray, y: Any, *, model: str) -> np.ndarray:
+    """:func:`mutual_info_score` of continuous features and target; its warnings point at the
+    caller of mutual_info_score."""
+    features, target = check_xy(features, y)
     p = features.shape[1]
     names = (column_names(X) or [f"X[:, {j}]" for j in range(p)]) + ["y"]
     target_names = ["y"] if target.shape[1] == 1 else [f"y[:, {k}]" for k in range(target.shape[1])]
-    table, distinct, _ = column_findings(np.hstack([features, target]), names[:p] + target_names, stacklevel=3)
+    # stack levels: column_findings, here, mutual_info_score, the user
+    table, distinct, _ = column_findings(np.hstack([features, target]), names[:p] + target_names, stacklevel=4)
     found = None
     if target.shape[1] == 1:
         found = _column_pair_estimates(table, np.arange(p), np.full(p, p), model=model, device=None, level=0.9,
@@ -259,5 +283,5 @@ def mutual_info_score(X: Any, y: Any, *, model: str = "default") -> np.ndarray:
     if found is None:
         found = _estimate_pairs([(features[:, j], target) for j in range(p)], model=model, device=None)
     beyond_range_findings(names, list(zip(np.arange(p), np.full(p, p))), found.estimate, found.flagged(), 1.0, "nats",
-                          "", stacklevel=3)
+                          "", stacklevel=4)
     return found.estimate
