@@ -134,3 +134,19 @@ def test_frenzel_pompe_conditional_mi():
     assert frenzel_pompe(x, y2, z) == pytest.approx(0.5 * np.log(2), abs=0.03)
     with pytest.raises(MistError, match="same number of samples"):
         frenzel_pompe(x, y, z[:10])
+
+
+def test_ross_matches_scikit_learns_mutual_info_classif_and_the_exact_mi():
+    from sklearn.feature_selection import mutual_info_classif
+
+    from mist.distributions.classes import sample_class_conditional
+    from mist.estimators.ksg import ross_mi
+
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        s = sample_class_conditional(1500, 1, 3, rng)
+        ours = ross_mi(s.x, s.y)
+        assert ours == pytest.approx(mutual_info_classif(s.x, s.y, random_state=0)[0], abs=0.01)
+        assert ours == pytest.approx(s.mi, abs=0.05)
+    s = sample_class_conditional(2000, 3, 2, rng, separation=1.0)  # several columns at once
+    assert ross_mi(s.x, s.y) == pytest.approx(s.mi, abs=0.08)
