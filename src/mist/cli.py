@@ -217,12 +217,16 @@ def matrix(
     level: float = typer.Option(0.9, "--level", help="Probability of the intervals (with --pairs)."),
     bits: bool = typer.Option(False, "--bits", help="Report bits instead of nats."),
     model: str = typer.Option("default", "--model", help="Shipped model name, model card path, or ksg."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Run the pairs on Dask: local (a "
+                                            "LocalCluster on this machine) or a scheduler address, tcp://host:8786."),
 ):
     """MI between every pair of columns.
 
     Example: mist matrix data.csv -o mi.csv --plot mi.png
 
     Example: mist matrix data.csv --columns a:d --pairs --bits
+
+    Example: mist matrix wide.parquet --pairs --scheduler local   (Dask, one worker per core)
     """
 
     def work():
@@ -234,9 +238,9 @@ def matrix(
         with warnings.catch_warnings():  # the findings are printed below as notes
             warnings.simplefilter("ignore", MistWarning)
             if pairs:
-                table = mist.tables.mi_pairs(frame, level=level, model=model, base=base)
+                table = mist.tables.mi_pairs(frame, level=level, model=model, base=base, scheduler=scheduler)
             else:
-                table = mist.tables.mi_matrix(frame, model=model, base=base)
+                table = mist.tables.mi_matrix(frame, model=model, base=base, scheduler=scheduler)
         beyond = _flagged_pairs(table, pairs)
         if output:
             table.to_csv(output, index=not pairs)

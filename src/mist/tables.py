@@ -62,7 +62,7 @@ def column_findings(values: np.ndarray, names: list[str], stacklevel: int) -> tu
 
 
 def _column_pair_estimates(values: np.ndarray, first, second, *, model: str, device: str | None, level: float,
-                           distinct: np.ndarray) -> _PairEstimates | None:
+                           distinct: np.ndarray, subsets: list | None = None) -> _PairEstimates | None:
     """The figures of the one-column pairs (values[:, first[k]], values[:, second[k]]) of one
     validated table, through the engine's pair path (each column ranked once, the pairs'
     statistics from matrix products: 4-6x faster than estimate_many over the pairs); None where
@@ -71,7 +71,8 @@ def _column_pair_estimates(values: np.ndarray, first, second, *, model: str, dev
     pairs, and the estimates averaged (:func:`estimate` splits each pair's rows its own way, so
     the two differ by the subsets' sampling noise there). Pairs with a constant column get 0,
     as in :func:`estimate`. ``distinct``: each column's number of distinct values
-    (:func:`column_findings`)."""
+    (:func:`column_findings`); ``subsets``: the table's row subsets, where the caller has them
+    (the Dask path: every block of columns must share the whole table's)."""
     from mist.model.calibration import combine_subset_quantiles, shared_fraction
     from mist.model.numpy_forward import NumpyForward
     from mist.weights import load_predictor
@@ -88,7 +89,8 @@ def _column_pair_estimates(values: np.ndarray, first, second, *, model: str, dev
     found = _PairEstimates(zeros, zeros.copy(), zeros.copy(), zeros.copy(), missing, np.zeros(len(first), dtype=bool))
     if not live.any():
         return found
-    subsets = row_subsets(values, values[:, :0], max_rows=max_rows(engine.card))
+    if subsets is None:
+        subsets = row_subsets(values, values[:, :0], max_rows=max_rows(engine.card))
     taus = interval_taus(level, None) + [CHECK_TAU]
     means, quants, r2s = [], [], []
     for rows in subsets:
@@ -148,7 +150,8 @@ def beyond_range_findings(names: list[str], pairs: list[tuple[int, int]], estima
     return bounds, [Finding("beyond-range", text).warn(stacklevel=stacklevel)]
 
 
-def _table_pairs(data: Any, *, model: str, device: str | None, level: float = 0.9):
+def _table_pairs(data: Any, *, model: str, device: str | None, level: float = 0.9, scheduler: Any = None,
+                 block_columns: int = 64):
     """Every pair of columns of a table: (column names, first (P,), second (P,), _PairEstimates,
     findings about its columns)."""
     import pandas as pd
@@ -162,6 +165,10 @@ def _table_pairs(data: Any, *, model: str, device: str | None, level: float = 0.
     check_xy(values[:, :1], values[:, 1:])  # enough rows
     names = [str(c) for c in frame.columns]
     values, distinct, found_columns = column_findings(values, names, stacklevel=4)  # its line, here, mi_matrix, the user
+    if scheduler is not None:
+        found = _dask_pair_estimates(values, first, second, model=model, level=level, distinct=distinct,
+                                     scheduler=scheduler, block_columns=block_columns)
+        return names, first, second, found, found_columns
     found = _column_pair_estimates(values, first, second, model=model, device=device, level=level, distinct=distinct)
     if found is None:
         found = _estimate_pairs([(values[:, i], values[:, j]) for i, j in zip(first, second)], model=model,
@@ -169,7 +176,67 @@ def _table_pairs(data: Any, *, model: str, device: str | None, level: float = 0.
     return names, first, second, found, found_columns
 
 
-def mi_matrix(data: Any, *, model: str = "default", base: float | None = None, device: str | None = None):
+def _block_pair_task(values: np.ndarray, first: np.ndarray, second: np.ndarray, model: str, level: float,
+                     distinct: np.ndarray, subsets: list) -> _PairEstimates:
+    """One Dask task: the pairs (first[k], second[k]) of the whole ``values`` (a future shared by
+    every task), on the worker's copy of the model (loaded once per worker process)."""
+    return _column_pair_estimates(values, first, second, model=model, device="cpu", level=level, distinct=distinct,
+                                  subsets=subsets)
+
+
+def _dask_pair_estimates(values, first, second, *, model: str, level: float, distinct: np.ndarray, scheduler: Any,
+                         block_columns: int) -> _PairEstimates:
+    """:func:`_column_pair_estimates` as Dask tasks, one per pair of column blocks of
+    ``block_columns`` columns, on ``scheduler``: "local" (a LocalCluster, closed after), a
+    scheduler address, or a ``distributed.Client``. The row subsets are the whole table's, so
+    the result equals the single-process one."""
+    from mist.model.numpy_forward import NumpyForward
+    from mist.weights import load_predictor
+
+    engine = None if model == KSG else load_predictor(model, "cpu")
+    if not isinstance(engine, NumpyForward):
+        raise MistError(f"`scheduler` runs the NumPy engine of a statistics-only model; {model!r} is not one.")
+    client, owned = _dask_client(scheduler)
+    try:
+        subsets = row_subsets(values, values[:, :0], max_rows=max_rows(engine.card))
+        block = np.maximum(first, second) // block_columns * (values.shape[1] // block_columns + 1) \
+            + np.minimum(first, second) // block_columns
+        shared = client.scatter(values, broadcast=True)
+        groups = [np.flatnonzero(block == b) for b in np.unique(block)]
+        futures = [client.submit(_block_pair_task, shared, first[g], second[g], model, level, distinct, subsets,
+                                 pure=False) for g in groups]
+        parts = client.gather(futures)
+    finally:
+        if owned:
+            client.close()
+            owned.close()
+    out = _PairEstimates(*(np.empty(len(first), dtype=a.dtype) for a in parts[0]))
+    for g, part in zip(groups, parts):
+        for column, values_part in zip(out, part):
+            column[g] = values_part
+    return out
+
+
+def _dask_client(scheduler: Any):
+    """(client, cluster to close or None) for ``scheduler``."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as exc:
+        raise MistError("`scheduler` needs dask.distributed: pip install \"dask[distributed]\" "
+                        "(or pip install mist-mi[dask]).") from exc
+    if isinstance(scheduler, Client):
+        return scheduler, None
+    if scheduler == "local":
+        cluster = LocalCluster(threads_per_worker=1, processes=True, dashboard_address=None)
+        return Client(cluster), cluster
+    if isinstance(scheduler, str):
+        return Client(scheduler), None
+    raise MistError(f"`scheduler` must be \"local\", a scheduler address such as \"tcp://host:8786\", or a "
+                    f"distributed.Client; got {scheduler!r}.")
+
+
+def mi_matrix(data: Any, *, model: str = "default", base: float | None = None, device: str | None = None,
+              scheduler: Any = None):
     """MI between every pair of columns of a table, batched: a DataFrame in, a DataFrame out.
 
     The diagonal is left as NaN (the MI of a continuous variable with itself is infinite).
@@ -178,11 +245,16 @@ def mi_matrix(data: Any, *, model: str = "default", base: float | None = None, d
     are named in a warning and, with their model-free lower bounds, in
     ``table.attrs["beyond_range"]``. ``attrs`` also holds the ``unit``, the ``model`` and the
     ``findings`` (each a ``Finding(kind, message)``, as :attr:`MIResult.findings`; each was warned).
+
+    ``scheduler`` runs the pairs as Dask tasks over blocks of columns (``"local"``: a
+    ``distributed.LocalCluster`` on this machine, one single-threaded worker process per core;
+    ``"tcp://host:8786"``: an existing cluster's scheduler; or a ``distributed.Client``): the
+    same result as without it, for tables whose pairs outgrow one process.
     """
     import pandas as pd
 
     scale, unit = unit_scale(base)
-    names, first, second, found, findings = _table_pairs(data, model=model, device=device)
+    names, first, second, found, findings = _table_pairs(data, model=model, device=device, scheduler=scheduler)
     out = np.full((len(names), len(names)), np.nan)
     out[first, second] = out[second, first] = found.estimate / scale
     table = pd.DataFrame(out, index=names, columns=names)
@@ -194,7 +266,7 @@ def mi_matrix(data: Any, *, model: str = "default", base: float | None = None, d
 
 
 def mi_pairs(data: Any, *, level: float = 0.9, model: str = "default", base: float | None = None,
-             device: str | None = None):
+             device: str | None = None, scheduler: Any = None):
     """MI of every pair of columns of a table with its interval: one row per pair, strongest first.
 
     The estimates are those of :func:`mi_matrix`; the columns of the returned DataFrame are
@@ -203,7 +275,7 @@ def mi_pairs(data: Any, *, level: float = 0.9, model: str = "default", base: flo
     or where a column looks discrete) and ``beyond_range`` (True where the high-MI check of
     :func:`estimate` flags the pair: its estimate is likely too low). ``attrs`` holds the
     ``unit``, ``level``, ``model`` and ``findings`` (as :func:`mi_matrix`'s); flagged pairs are also
-    named in a warning.
+    named in a warning. ``scheduler`` runs the pairs on Dask, as for :func:`mi_matrix`.
 
     Examples
     --------
@@ -221,7 +293,8 @@ def mi_pairs(data: Any, *, level: float = 0.9, model: str = "default", base: flo
 
     level = check_level(level)
     scale, unit = unit_scale(base)
-    names, first, second, found, findings = _table_pairs(data, model=model, device=device, level=level)
+    names, first, second, found, findings = _table_pairs(data, model=model, device=device, level=level,
+                                                         scheduler=scheduler)
     columns = {"x": [names[i] for i in first], "y": [names[j] for j in second], "estimate": found.estimate / scale,
                "low": found.low / scale, "high": found.high / scale, "lower_bound": found.lower_bound / scale,
                "beyond_range": found.beyond}
