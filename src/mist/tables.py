@@ -201,7 +201,7 @@ def _dask_pair_estimates(values, first, second, *, model: str, level: float, dis
         subsets = row_subsets(values, values[:, :0], max_rows=max_rows(engine.card))
         block = np.maximum(first, second) // block_columns * (values.shape[1] // block_columns + 1) \
             + np.minimum(first, second) // block_columns
-        shared = client.scatter(values, broadcast=True)
+        shared = client.scatter(values, broadcast=True, hash=False)  # a fresh key: one of an earlier call may be in release
         groups = [np.flatnonzero(block == b) for b in np.unique(block)]
         futures = [client.submit(_block_pair_task, shared, first[g], second[g], model, level, distinct, subsets,
                                  pure=False) for g in groups]
