@@ -80,3 +80,13 @@ def test_get_baseline():
         get_baseline("magic")
     with pytest.raises(MistError, match="`shrinkage`"):
         CCA(shrinkage=2.0)
+
+
+def test_one_normal_score_rule():
+    # the baselines' normal scores are the model's, ties averaged alike
+    from mist.estimators.cca import normal_scores
+    from mist.model.numpy_forward import normal_scores as model_normal_scores
+
+    rng = np.random.default_rng(0)
+    a = np.column_stack([rng.normal(size=300), rng.integers(0, 5, 300)])
+    np.testing.assert_allclose(normal_scores(a), model_normal_scores(a[None])[0], atol=1e-6)

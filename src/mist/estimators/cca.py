@@ -49,11 +49,12 @@ def gaussian_mi_from_correlations(r: np.ndarray) -> float:
 
 
 def normal_scores(a: np.ndarray) -> np.ndarray:
-    """Per-column ranks mapped to standard-normal quantiles Phi^-1(rank / (n + 1)); ties averaged."""
+    """Per-column normal scores Phi^-1((rank + 1/2) / n), ranks from 0, ties averaged: the model's
+    rule (:mod:`mist.model.ranks`), in float64."""
     from scipy.stats import rankdata  # here: importing scipy.stats costs ~2 s on a small machine
 
     n = a.shape[0]
-    return ndtri(rankdata(a, axis=0) / (n + 1))
+    return ndtri((rankdata(a, axis=0) - 0.5) / n)
 
 
 class CCA(Estimator):
