@@ -273,3 +273,12 @@ def test_heatmap_of_a_wide_table_stays_a_sensible_size(tmp_path, test_model_card
     a, b = lines[1].split(":")[0].split(" ~ ")
     assert float(lines[1].split(": ")[1]) == pytest.approx(matrix.to_numpy()[np.triu_indices(80, 1)].max(), abs=1e-4)
     assert matrix.loc[a, b] == pytest.approx(float(lines[1].split(": ")[1]), abs=1e-4)
+
+
+def test_matrix_keeps_the_strong_pairs(table):
+    out = runner.invoke(app, ["matrix", str(table), "--columns", "a:c", "--pairs", "--min-estimate", "0.1"])
+    assert out.exit_code == 0, out.output
+    lines = [line.split() for line in out.output.splitlines()[2:] if line.strip() and not line.startswith("note")]
+    assert [(row[0], row[1]) for row in lines] == [("a", "c")]  # c = a + noise; b is independent of both
+    out = runner.invoke(app, ["matrix", str(table), "--columns", "a:c", "--min-estimate", "0.1"])
+    assert out.exit_code == 2 and "needs --pairs" in out.output

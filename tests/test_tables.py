@@ -191,12 +191,16 @@ def test_dask_gives_the_single_process_matrix():
         names, first, second, found, _ = mist.tables._table_pairs(frame, model="default", device=None,
                                                                    scheduler=client, block_columns=5)
         pairs = mist.mi_pairs(frame, scheduler=client)
+        strong = mist.mi_pairs(frame, scheduler=client, min_estimate=0.05, base=2)
     out = np.full((12, 12), np.nan)
     out[first, second] = out[second, first] = found.estimate
     np.testing.assert_array_equal(out, single.to_numpy())
     np.testing.assert_array_equal(pairs.sort_values(["x", "y"])["estimate"].to_numpy(),
                                   mist.mi_pairs(frame).sort_values(["x", "y"])["estimate"].to_numpy())
     assert single.loc["c1", "c3"] > 0.7
+    expected = mist.mi_pairs(frame, min_estimate=0.05, base=2)  # the same filter in one process
+    assert len(strong) >= 1 and (strong["estimate"] >= 0.05).all() and strong.attrs["unit"] == "bits"
+    pd.testing.assert_frame_equal(strong, expected)
 
 
 def test_a_bad_scheduler_gets_a_clear_error():

@@ -219,6 +219,8 @@ def matrix(
     model: str = typer.Option("default", "--model", help="Shipped model name, model card path, or ksg."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Run the pairs on Dask: local (a "
                                             "LocalCluster on this machine) or a scheduler address, tcp://host:8786."),
+    min_estimate: Optional[float] = typer.Option(None, "--min-estimate", help="With --pairs: only the pairs "
+                                                 "estimated at this or more (in the unit reported)."),
 ):
     """MI between every pair of columns.
 
@@ -235,10 +237,13 @@ def matrix(
         frame = _load_table_columns(data, columns)
         base = 2 if bits else None
         unit = "bits" if bits else "nats"
+        if min_estimate is not None and not pairs:
+            raise MistError("--min-estimate filters the pairs: it needs --pairs.")
         with warnings.catch_warnings():  # the findings are printed below as notes
             warnings.simplefilter("ignore", MistWarning)
             if pairs:
-                table = mist.tables.mi_pairs(frame, level=level, model=model, base=base, scheduler=scheduler)
+                table = mist.tables.mi_pairs(frame, level=level, model=model, base=base, scheduler=scheduler,
+                                             min_estimate=min_estimate)
             else:
                 table = mist.tables.mi_matrix(frame, model=model, base=base, scheduler=scheduler)
         beyond = _flagged_pairs(table, pairs)

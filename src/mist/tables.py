@@ -151,9 +151,9 @@ def beyond_range_findings(names: list[str], pairs: list[tuple[int, int]], estima
 
 
 def _table_pairs(data: Any, *, model: str, device: str | None, level: float = 0.9, scheduler: Any = None,
-                 block_columns: int = 64):
-    """Every pair of columns of a table: (column names, first (P,), second (P,), _PairEstimates,
-    findings about its columns)."""
+                 block_columns: int = 64, min_estimate: float | None = None):
+    """Every pair of columns of a table (those estimated at ``min_estimate`` nats or more, where
+    given): (column names, first (P,), second (P,), _PairEstimates, findings about its columns)."""
     import pandas as pd
 
     frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(as_samples(data, "data"))
@@ -166,30 +166,37 @@ def _table_pairs(data: Any, *, model: str, device: str | None, level: float = 0.
     names = [str(c) for c in frame.columns]
     values, distinct, found_columns = column_findings(values, names, stacklevel=4)  # its line, here, mi_matrix, the user
     if scheduler is not None:
-        found = _dask_pair_estimates(values, first, second, model=model, level=level, distinct=distinct,
-                                     scheduler=scheduler, block_columns=block_columns)
-        return names, first, second, found, found_columns
+        kept, found = _dask_pair_estimates(values, first, second, model=model, level=level, distinct=distinct,
+                                           scheduler=scheduler, block_columns=block_columns, min_estimate=min_estimate)
+        return names, first[kept], second[kept], found, found_columns
     found = _column_pair_estimates(values, first, second, model=model, device=device, level=level, distinct=distinct)
     if found is None:
         found = _estimate_pairs([(values[:, i], values[:, j]) for i, j in zip(first, second)], model=model,
                                 device=device, level=level)
+    if min_estimate is not None:
+        kept = np.flatnonzero(found.estimate >= min_estimate)
+        first, second, found = first[kept], second[kept], _PairEstimates(*(a[kept] for a in found))
     return names, first, second, found, found_columns
 
 
 def _block_pair_task(values: np.ndarray, first: np.ndarray, second: np.ndarray, model: str, level: float,
-                     distinct: np.ndarray, subsets: list) -> _PairEstimates:
+                     distinct: np.ndarray, subsets: list, min_estimate: float | None):
     """One Dask task: the pairs (first[k], second[k]) of the whole ``values`` (a future shared by
-    every task), on the worker's copy of the model (loaded once per worker process)."""
-    return _column_pair_estimates(values, first, second, model=model, device="cpu", level=level, distinct=distinct,
-                                  subsets=subsets)
+    every task), on the worker's copy of the model (loaded once per worker process); only those
+    estimated at ``min_estimate`` or more come back, with their positions k."""
+    found = _column_pair_estimates(values, first, second, model=model, device="cpu", level=level, distinct=distinct,
+                                   subsets=subsets)
+    kept = np.arange(len(first)) if min_estimate is None else np.flatnonzero(found.estimate >= min_estimate)
+    return kept, _PairEstimates(*(a[kept] for a in found))
 
 
 def _dask_pair_estimates(values, first, second, *, model: str, level: float, distinct: np.ndarray, scheduler: Any,
-                         block_columns: int) -> _PairEstimates:
+                         block_columns: int, min_estimate: float | None = None) -> tuple[np.ndarray, _PairEstimates]:
     """:func:`_column_pair_estimates` as Dask tasks, one per pair of column blocks of
     ``block_columns`` columns, on ``scheduler``: "local" (a LocalCluster, closed after), a
     scheduler address, or a ``distributed.Client``. The row subsets are the whole table's, so
-    the result equals the single-process one."""
+    the result equals the single-process one. Returns the positions of the pairs kept (all, or
+    those at ``min_estimate`` or more: filtered on the workers) and their figures."""
     from mist.model.numpy_forward import NumpyForward
     from mist.weights import load_predictor
 
@@ -204,17 +211,16 @@ def _dask_pair_estimates(values, first, second, *, model: str, level: float, dis
         shared = client.scatter(values, broadcast=True, hash=False)  # a fresh key: one of an earlier call may be in release
         groups = [np.flatnonzero(block == b) for b in np.unique(block)]
         futures = [client.submit(_block_pair_task, shared, first[g], second[g], model, level, distinct, subsets,
-                                 pure=False) for g in groups]
+                                 min_estimate, pure=False) for g in groups]
         parts = client.gather(futures)
     finally:
         if owned:
             client.close()
             owned.close()
-    out = _PairEstimates(*(np.empty(len(first), dtype=a.dtype) for a in parts[0]))
-    for g, part in zip(groups, parts):
-        for column, values_part in zip(out, part):
-            column[g] = values_part
-    return out
+    kept = np.concatenate([g[k] for g, (k, _) in zip(groups, parts)])
+    order = np.argsort(kept, kind="stable")  # back in the order of the pairs
+    found = _PairEstimates(*(np.concatenate(columns)[order] for columns in zip(*(part for _, part in parts))))
+    return kept[order], found
 
 
 def _dask_client(scheduler: Any):
@@ -266,7 +272,7 @@ def mi_matrix(data: Any, *, model: str = "default", base: float | None = None, d
 
 
 def mi_pairs(data: Any, *, level: float = 0.9, model: str = "default", base: float | None = None,
-             device: str | None = None, scheduler: Any = None):
+             device: str | None = None, scheduler: Any = None, min_estimate: float | None = None):
     """MI of every pair of columns of a table with its interval: one row per pair, strongest first.
 
     The estimates are those of :func:`mi_matrix`; the columns of the returned DataFrame are
@@ -275,7 +281,10 @@ def mi_pairs(data: Any, *, level: float = 0.9, model: str = "default", base: flo
     or where a column looks discrete) and ``beyond_range`` (True where the high-MI check of
     :func:`estimate` flags the pair: its estimate is likely too low). ``attrs`` holds the
     ``unit``, ``level``, ``model`` and ``findings`` (as :func:`mi_matrix`'s); flagged pairs are also
-    named in a warning. ``scheduler`` runs the pairs on Dask, as for :func:`mi_matrix`.
+    named in a warning. ``scheduler`` runs the pairs on Dask, as for :func:`mi_matrix`;
+    ``min_estimate`` (in the result's unit) keeps only the pairs estimated at that or more (on
+    Dask the workers drop the others, so a table of thousands of columns returns its strong
+    pairs without the client holding them all).
 
     Examples
     --------
@@ -293,8 +302,9 @@ def mi_pairs(data: Any, *, level: float = 0.9, model: str = "default", base: flo
 
     level = check_level(level)
     scale, unit = unit_scale(base)
-    names, first, second, found, findings = _table_pairs(data, model=model, device=device, level=level,
-                                                         scheduler=scheduler)
+    names, first, second, found, findings = _table_pairs(
+        data, model=model, device=device, level=level, scheduler=scheduler,
+        min_estimate=None if min_estimate is None else float(min_estimate) * scale)
     columns = {"x": [names[i] for i in first], "y": [names[j] for j in second], "estimate": found.estimate / scale,
                "low": found.low / scale, "high": found.high / scale, "lower_bound": found.lower_bound / scale,
                "beyond_range": found.beyond}
