@@ -7,7 +7,7 @@ the learned model in one batch; symmetric in X and Y). Its distribution: each fo
 from its median at level tau combines the two terms' deviations (the first's at tau, the
 second's at 1 - tau, since it is subtracted) as ``scale * sqrt(a^2 + b^2)``, and the two forms'
 deviations are averaged. ``scale`` is fitted per model (its card's ``conditional_calibration``,
-:func:`mist.model.calibration.fit_conditional_scale`) on the training split of
+:func:`fit_conditional_scale`) on the training split of
 :mod:`mist.distributions.conditional`; a model without it uses 1 and says so in a finding.
 Unlike MI, the difference can fall below 0 where X and Y are independent given Z; the estimate
 and quantiles are clipped at 0, and :func:`ci_test` reads the unclipped distribution.
