@@ -1,7 +1,7 @@
 """Average the weights of several checkpoints of one training run into a run folder that
 ``mist export`` reads (the weights' mean, the last checkpoint's card data): averaging the last
-checkpoints of a run damps the noise of its last steps (docs/model.md, "How mist-pairs was
-trained").
+checkpoints of a run damps the noise of its last steps (docs/model.md, "How mist-pairs (the
+previous default) was trained").
 
     python scripts/average_weights.py RUN/snapshots/model-*.safetensors --run RUN -o RUN-averaged
 
