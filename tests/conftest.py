@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 
@@ -13,3 +14,12 @@ def test_model_card(tmp_path_factory):
     torch.manual_seed(0)
     folder = tmp_path_factory.mktemp("model")
     return str(save_model(MISTNetwork(SMALL), folder / "test-model", {"name": "test-model"}))
+
+
+@pytest.fixture
+def data():
+    """x (200, 3) and y (200, 2), y = x[:, :2] + noise: a dependent pair for API tests."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 3))
+    y = x[:, :2] + rng.normal(size=(200, 2))
+    return x, y

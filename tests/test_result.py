@@ -8,14 +8,6 @@ import mist
 from mist.errors import MistError
 
 
-@pytest.fixture
-def data():
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(200, 3))
-    y = x[:, :2] + rng.normal(size=(200, 2))
-    return x, y
-
-
 def test_result_fields_units_and_json(data, test_model_card):
     x, y = data
     r = mist.estimate(x, y, model=test_model_card, quantiles=[0.1, 0.9])

@@ -11,14 +11,6 @@ import mist
 from mist.errors import InputWarning, MistError, MistWarning, RangeWarning
 
 
-@pytest.fixture
-def data():
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(200, 3))
-    y = x[:, :2] + rng.normal(size=(200, 2))
-    return x, y
-
-
 finite = st.floats(-1e6, 1e6, allow_nan=False, width=32)
 
 
