@@ -25,20 +25,16 @@ from functools import partial
 import numpy as np
 
 import mist
-from mist.distributions.classes import sample_class_conditional, sample_label_pair, table_mi
+from mist.discrete import label_entropy
+from mist.distributions.classes import sample_class_conditional, sample_label_pair
 from mist.errors import MistWarning
 from mist.estimators.cca import normal_scores
 from mist.estimators.ksg import ross_mi
 
 
 def miller_madow_mi(a: np.ndarray, b: np.ndarray) -> float:
-    """Plug-in MI of two label arrays with each entropy's Miller-Madow correction."""
-    def entropy(codes):
-        counts = np.unique(codes, return_counts=True, axis=0)[1]
-        p = counts / counts.sum()
-        return -(p * np.log(p)).sum() + (len(counts) - 1) / (2 * len(codes))
-
-    return float(entropy(a) + entropy(b) - entropy(np.stack([a, b], axis=1)))
+    """Plug-in MI of two label arrays (codes from 0) with each entropy's Miller-Madow correction."""
+    return label_entropy(a) + label_entropy(b) - label_entropy(a * (b.max() + 1) + b)
 
 
 def main() -> None:

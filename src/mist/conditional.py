@@ -19,7 +19,7 @@ from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
-from mist._validation import as_samples, check_level
+from mist._validation import as_samples, check_level, check_xy
 from mist.errors import Finding, MistError, MistWarning
 from mist.result import QUANTILE_GRID, MIResult, unit_scale
 
@@ -54,10 +54,7 @@ def _chain_rule(x, y, z, *, model: str, device: str | None, large_n: str, stackl
 
     from mist.estimation import estimate_many
 
-    x, y = as_samples(x, "x"), as_samples(y, "y")
-    if x.shape[0] != y.shape[0]:
-        raise MistError(f"`x` and `y` must have the same number of samples (rows), got {x.shape[0]} and "
-                        f"{y.shape[0]}.")
+    x, y = check_xy(x, y)
     z = as_samples(z, "z")
     if z.shape[0] != x.shape[0]:
         raise MistError(f"`z` must have one row per sample of `x` and `y` ({x.shape[0]}), got {z.shape[0]}.")
@@ -67,7 +64,7 @@ def _chain_rule(x, y, z, *, model: str, device: str | None, large_n: str, stackl
                               device=device, large_n=large_n, progress=False)
     taus = np.array(QUANTILE_GRID)  # symmetric: reversed, it is 1 - tau
     mean = np.array([r.estimate for r in terms])
-    quant = np.array([[r.quantile(t) for t in taus] for r in terms])  # (4, T)
+    quant = np.array([np.interp(taus, *zip(*r.quantile_grid)) for r in terms])  # (4, T), exact at the grid
     median = np.array([r.quantile(0.5) for r in terms])
     fitted, findings = conditional_scale(model, device)
     scale = fitted if scale is None else scale
