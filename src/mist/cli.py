@@ -445,6 +445,7 @@ def train(
     output: Path = typer.Option(..., "-o", "--output", help="Run folder: checkpoint/, log.csv, final weights."),
     steps: Optional[int] = typer.Option(None, "--steps", help="Total optimiser steps (overrides the preset)."),
     time_limit: Optional[float] = typer.Option(None, "--time-limit", help="Stop (and checkpoint) after this many seconds."),
+    datasets: Optional[int] = typer.Option(None, "--datasets", help="Stop (and checkpoint) once this many datasets are seen."),
     resume: Optional[Path] = typer.Option(None, "--resume", help="Checkpoint folder to continue."),
     init: Optional[Path] = typer.Option(None, "--init", help="Model card (.json) to start from, with a fresh optimiser."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed of data and initialisation."),
@@ -467,6 +468,8 @@ def train(
             cfg.steps = steps
         if time_limit is not None:
             cfg.time_limit_s = time_limit
+        if datasets is not None:
+            cfg.datasets = datasets
         if seed is not None:
             cfg.seed = seed
         apply_overrides(cfg, set_)

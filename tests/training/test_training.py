@@ -87,6 +87,16 @@ def test_snapshots_keep_each_checkpoints_weights(tmp_path):
     assert [p.name for p in (tmp_path / "snapshots").iterdir()] == ["model-3.safetensors"]
 
 
+def test_datasets_budget_stops_runs_of_different_models_at_the_same_data(tmp_path):
+    seen = []
+    for width in (8, 16):
+        cfg = apply_overrides(preset("smoke"), [f"model.stats_width={width}"])
+        cfg.steps, cfg.val_every, cfg.datasets = 1_000, 0, 100
+        seen.append(train(cfg, tmp_path / str(width), device="cpu", progress=False).summary["datasets"])
+    # the stream does not depend on the model: both stop at the first batch past the budget
+    assert seen[0] == seen[1] and 100 <= seen[0] < 100 + preset("smoke").stream.max_batch
+
+
 def test_pinball_loss_values():
     pred = torch.tensor([[1.0, 3.0]])
     target = torch.tensor([2.0])
@@ -100,8 +110,8 @@ def test_learning_rate_schedule():
     assert learning_rate(cfg, 0) < learning_rate(cfg, cfg.warmup_steps - 1) <= cfg.lr
     assert learning_rate(cfg, cfg.steps) == pytest.approx(cfg.lr * cfg.min_lr_ratio)
     # with a time limit the decay also follows the share of time spent
-    assert learning_rate(cfg, cfg.warmup_steps + 1, time_fraction=1.0) == pytest.approx(cfg.lr * cfg.min_lr_ratio)
-    assert learning_rate(cfg, cfg.warmup_steps + 1, time_fraction=0.5) < 0.6 * cfg.lr
+    assert learning_rate(cfg, cfg.warmup_steps + 1, budget_fraction=1.0) == pytest.approx(cfg.lr * cfg.min_lr_ratio)
+    assert learning_rate(cfg, cfg.warmup_steps + 1, budget_fraction=0.5) < 0.6 * cfg.lr
 
 
 def test_overrides():

@@ -33,12 +33,13 @@ def pinball_loss(pred: torch.Tensor, target: torch.Tensor, tau: torch.Tensor) ->
     return torch.maximum(tau * diff, (tau - 1) * diff).mean()
 
 
-def learning_rate(cfg: TrainConfig, step: int, time_fraction: float = 0.0) -> float:
+def learning_rate(cfg: TrainConfig, step: int, budget_fraction: float = 0.0) -> float:
     """Linear warm-up, then cosine decay to ``min_lr_ratio``; the decay follows whichever budget
-    is further spent, steps or (with a time limit) wall time, so a time-limited run still anneals."""
+    is further spent: steps, or ``budget_fraction`` (the larger of the wall-time and datasets
+    fractions spent), so a run stopped by time or by datasets still anneals."""
     if step < cfg.warmup_steps:
         return cfg.lr * (step + 1) / cfg.warmup_steps
-    progress = min(1.0, max((step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps), time_fraction))
+    progress = min(1.0, max((step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps), budget_fraction))
     return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
@@ -187,8 +188,12 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, resume: str | Path | None = 
     while step < cfg.steps:
         if cfg.time_limit_s is not None and _should_stop(wall_before + time.perf_counter() - start > cfg.time_limit_s, world, device):
             break
+        if cfg.datasets is not None and datasets_seen >= cfg.datasets:
+            break
         elapsed = wall_before + time.perf_counter() - start
-        lr = learning_rate(cfg, step, elapsed / cfg.time_limit_s if cfg.time_limit_s else 0.0)
+        spent = max(elapsed / cfg.time_limit_s if cfg.time_limit_s else 0.0,
+                    datasets_seen / cfg.datasets if cfg.datasets else 0.0)
+        lr = learning_rate(cfg, step, spent)
         for group in optimizer.param_groups:
             group["lr"] = lr * group.get("scale", 1.0)
         batch = stream.next_batch()

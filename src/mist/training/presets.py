@@ -14,6 +14,7 @@ class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     stream: StreamConfig = field(default_factory=StreamConfig)
     steps: int = 10_000
+    datasets: int | None = None  # stop once this many datasets are seen (runs of different models compare)
     lr: float = 1e-3
     weight_decay: float = 0.01
     warmup_steps: int = 200
