@@ -568,11 +568,15 @@ def evaluate(
     neural_share: float = typer.Option(1.0, "--neural-share", help="Share of each grid the neural estimators see."),
     bootstrap_resamples: int = typer.Option(50, "--bootstrap", help="KSG bootstrap resamples for calibration."),
     markdown: Optional[Path] = typer.Option(None, "--markdown", help="Also write the report here, links relative to it."),
+    studies: Optional[Path] = typer.Option(None, "--studies", help="Folder of the scaling studies' runs "
+                                           "(scripts/train_studies.py): add Table 8 and Figure 8 from the finished ones."),
+    studies_only: bool = typer.Option(False, "--studies-only", help="With --studies: only the studies, not the paper's parts."),
 ):
     """Reproduce the paper's experiments on our models and baselines; write a report.
 
     Example: mist evaluate --quick -o reports/quick
     Example (docs/results.md): mist evaluate -o docs/results --bootstrap 20 --markdown docs/results.md
+    Example (docs/scaling.md): mist evaluate --studies runs/studies --studies-only -o docs/scaling --markdown docs/scaling.md
     """
 
     def work():
@@ -581,7 +585,7 @@ def evaluate(
         split = lambda text: tuple(t.strip() for t in text.split(",") if t.strip())  # noqa: E731
         cfg = EvaluationConfig(quick=quick, model=model, seed=seed, baselines=split(baselines), neural=split(neural),
                                neural_budget_s=neural_budget, neural_share=neural_share,
-                               bootstrap_resamples=bootstrap_resamples)
+                               bootstrap_resamples=bootstrap_resamples, studies=studies, studies_only=studies_only)
         summary = run_evaluation(output, cfg)
         typer.echo(f"wrote {output / 'report.md'}")
         if markdown is not None:
@@ -594,7 +598,9 @@ def evaluate(
             text = re.sub(r"\(data: ([^)]+)\)", lambda m: f"(data: [{m.group(1)}]({prefix}/{m.group(1)}))", text)
             markdown.write_text(text)
             typer.echo(f"wrote {markdown}")
-        typer.echo("MSE: " + json.dumps({s: {k: v if isinstance(v, str) else round(v, 3) for k, v in m.items()} for s, m in summary["mse"].items()}))
+        if "mse" in summary:
+            typer.echo("MSE: " + json.dumps({s: {k: v if isinstance(v, str) else round(v, 3) for k, v in m.items()}
+                                             for s, m in summary["mse"].items()}))
 
     _run(work)
 

@@ -10,7 +10,8 @@ Parts (each names its counterpart in the paper):
 - Appendix D.2: independence, data processing and additivity (experiments.py);
 - Appendix E: feature selection by MI gradient ascent, MIST against MINE (experiments.py);
 - Table 9: crossing quantiles and interval bound failures;
-- Figure 7 / Table 7: seconds per estimate.
+- Figure 7 / Table 7: seconds per estimate;
+- Table 8 / Figure 8: model size and dimension specialisation, from finished runs (studies.py).
 Every number plotted is also written to CSV beside its figure.
 """
 
@@ -30,7 +31,7 @@ import torch
 from mist.distributions import TestSet, paper_grid
 from mist.errors import MistError, MistWarning
 from mist.estimators import BASELINES, KSG, bootstrap
-from mist.evaluation import experiments
+from mist.evaluation import experiments, studies
 from mist.evaluation.markdown import markdown_table
 from mist.evaluation.metrics import calibration, crossing_count, mse_table
 from mist.evaluation.predict import predict_baseline, predict_learned
@@ -50,6 +51,8 @@ class EvaluationConfig:
     neural_budget_s: float = 5.0
     neural_share: float = 1.0  # share of each grid the neural estimators run on
     bootstrap_resamples: int = 50
+    studies: str | Path | None = None  # folder of the scaling studies' runs (scripts/train_studies.py)
+    studies_only: bool = False  # score the studies' runs and skip the paper's parts
     timings: dict = field(default_factory=dict)
 
 
@@ -66,20 +69,46 @@ def _n_bin(n: np.ndarray) -> np.ndarray:
 
 
 def run_evaluation(out_dir: str | Path, cfg: EvaluationConfig, progress: bool = True) -> dict:
-    """Run every part, write ``report.md``, figures (PNG) and CSVs to ``out_dir``; return a summary."""
-    from mist.weights import load_model
-
+    """Run every part, write ``report.md``, figures (PNG) and CSVs to ``out_dir``; return a summary.
+    With ``cfg.studies`` the scaling studies' finished runs are scored too; with
+    ``cfg.studies_only`` nothing else is."""
     for name in cfg.baselines + cfg.neural:
         if name not in BASELINES:
             raise MistError(f"unknown estimator {name!r}; expected names from {list(BASELINES)}.")
+    if cfg.studies_only and cfg.studies is None:
+        raise MistError("`studies_only` needs `studies`, the folder of the studies' runs.")
+    if cfg.studies is not None and not Path(cfg.studies).is_dir():
+        raise MistError(f"`studies`: {str(cfg.studies)!r} is not a folder (train the runs with "
+                        "`python scripts/train_studies.py FOLDER`).")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    say = print if progress else (lambda *a, **k: None)
-    network = load_model(cfg.model)
-    card = network.card
     t0 = time.perf_counter()
     grids = _grids(cfg)
     cfg.timings["grids"] = time.perf_counter() - t0
+    if cfg.studies_only:
+        lines, summary, plt = _header(cfg, None), {}, _pyplot()
+    else:
+        lines, summary, plt = _paper_parts(out, cfg, grids, progress)
+    if cfg.studies is not None:
+        t = time.perf_counter()
+        more_lines, summary["studies"] = studies.evaluate_studies(cfg.studies, grids, out, plt, taus=TAUS,
+                                                                  seed=cfg.seed, quick=cfg.quick)
+        lines += more_lines
+        cfg.timings["studies"] = time.perf_counter() - t
+    lines += ["## Wall time of each part (s)", "",
+              markdown_table(pd.DataFrame({"seconds": {k: round(v, 1) for k, v in cfg.timings.items()}}), 1), ""]
+    (out / "report.md").write_text("\n".join(lines) + "\n")
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=float))
+    return summary
+
+
+def _paper_parts(out: Path, cfg: EvaluationConfig, grids: dict[str, TestSet], progress: bool):
+    """Tables 1, 6, 7, 9, Figures 2-7, Appendices D.2 and E; returns (Markdown lines, summary, pyplot)."""
+    from mist.weights import load_model
+
+    say = print if progress else (lambda *a, **k: None)
+    network = load_model(cfg.model)
+    card = network.card
     frames, seconds, quantiles = [], {}, {}
     for split, grid in grids.items():
         say(f"[{split}] {len(grid)} datasets")
@@ -140,11 +169,7 @@ def run_evaluation(out_dir: str | Path, cfg: EvaluationConfig, progress: bool = 
         summary.update(more)
         cfg.timings[name] = time.perf_counter() - t
         say(f"{name}: {cfg.timings[name]:.1f} s")
-    lines += ["## Wall time of each part (s)", "",
-              markdown_table(pd.DataFrame({"seconds": {k: round(v, 1) for k, v in cfg.timings.items()}}), 1), ""]
-    (out / "report.md").write_text("\n".join(lines) + "\n")
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=float))
-    return summary
+    return lines, summary, plt
 
 
 def _ksg_bootstrap_quantiles(grid: TestSet, resamples: int, seed: int) -> np.ndarray:
@@ -175,24 +200,36 @@ def _mist_bootstrap_quantiles(network, grid: TestSet, resamples: int, seed: int)
     return np.quantile(np.clip(mean, 0, None).reshape(len(grid), resamples), TAUS, axis=1).T
 
 
-def _write_report(out: Path, cfg: EvaluationConfig, card: dict, frames, quantiles, estimators, seconds):
-    """Tables 1, 6, 7, 9 and Figures 2, 3, 5; returns (Markdown lines, summary, pyplot)."""
+def _pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    t = time.perf_counter()
+    return plt
+
+
+def _header(cfg: EvaluationConfig, card: dict | None) -> list[str]:
+    """The report's title, mode, hardware and (when the paper's parts run) the model."""
     lines = ["# mist evaluation report", "",
              f"Mode: {'quick (small grids)' if cfg.quick else 'full (paper-recipe general grids)'}; seed {cfg.seed}.",
              *([f"Neural estimators ({', '.join(cfg.neural)}) ran on a random {cfg.neural_share:.0%} of each grid with "
-                f"{cfg.neural_budget_s:g} s per estimate; their MSE is over that subset only."] if cfg.neural else []),
+                f"{cfg.neural_budget_s:g} s per estimate; their MSE is over that subset only."] if cfg.neural and card else []),
              f"Hardware: {platform.platform()}, {platform.processor() or platform.machine()}, "
-             f"torch {torch.__version__}, {torch.get_num_threads()} threads.",
-             f"Model: `{card.get('name')}` ({card.get('parameters')} parameters, sha256 {str(card.get('sha256'))[:12]}...; "
-             f"trained on {_datasets_behind(card)}, sizes n in "
-             f"{card.get('training', {}).get('n_range', '?')}, dims in {card.get('training', {}).get('dim_range', '?')}).",
-             ""]
+             f"torch {torch.__version__}, {torch.get_num_threads()} threads."]
+    if card is not None:
+        lines.append(f"Model: `{card.get('name')}` ({card.get('parameters')} parameters, sha256 "
+                     f"{str(card.get('sha256'))[:12]}...; trained on {_datasets_behind(card)}, sizes n in "
+                     f"{card.get('training', {}).get('n_range', '?')}, dims in "
+                     f"{card.get('training', {}).get('dim_range', '?')}).")
+    return lines + [""]
+
+
+def _write_report(out: Path, cfg: EvaluationConfig, card: dict, frames, quantiles, estimators, seconds):
+    """Tables 1, 6, 7, 9 and Figures 2, 3, 5; returns (Markdown lines, summary, pyplot)."""
+    plt = _pyplot()
+    t = time.perf_counter()
+    lines = _header(cfg, card)
     summary: dict = {"mse": {}, "calibration": {}, "crossing": {}, "bound_failures": {}, "seconds_per_estimate": seconds}
     # Table 1 and Table 6
     for split_frame, _ in frames:
