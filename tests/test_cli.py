@@ -282,3 +282,17 @@ def test_matrix_keeps_the_strong_pairs(table):
     assert [(row[0], row[1]) for row in lines] == [("a", "c")]  # c = a + noise; b is independent of both
     out = runner.invoke(app, ["matrix", str(table), "--columns", "a:c", "--min-estimate", "0.1"])
     assert out.exit_code == 2 and "needs --pairs" in out.output
+
+
+def test_matrix_writes_the_pairs_to_parquet(table, tmp_path):
+    out = runner.invoke(app, ["matrix", str(table), "--columns", "a:c", "--pairs", "--top-k", "1",
+                              "-o", str(tmp_path / "pairs.parquet")])
+    assert out.exit_code == 0, out.output
+    assert out.output.startswith("wrote 2 pairs (nats, 0.9 intervals")  # a ~ c (strongest of a and of c), b with one of them
+    written = pd.read_parquet(tmp_path / "pairs.parquet")
+    assert ("a", "c") in set(zip(written.x, written.y)) and len(written) == 2
+    out = runner.invoke(app, ["matrix", str(table), "--columns", "a:c", "--top-k", "1"])
+    assert out.exit_code == 2 and "--top-k filters the pairs: it needs --pairs" in out.output
+    out = runner.invoke(app, ["matrix", str(table), "--columns", "a:c", "--pairs", "--plot", str(tmp_path / "p.png"),
+                              "-o", str(tmp_path / "pairs.parquet")])
+    assert out.exit_code == 2 and "--plot needs the pairs in memory" in out.output

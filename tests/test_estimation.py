@@ -307,3 +307,17 @@ def test_row_order_changes_nothing_not_even_the_rounding():
         ref = mist.estimate(x[:n], y[:n])
         order = rng.permutation(n)
         assert mist.estimate(x[:n][order], y[:n][order]) == ref
+
+
+def test_row_keys_of_column_blocks_add_up_to_the_tables():
+    # what lets Dask workers hash their blocks apart and the client order the rows as one process does
+    from mist.estimation import row_keys
+
+    rows = np.random.default_rng(3).normal(size=(300, 10))
+    rows[5] = -0.0 * rows[5]  # -0.0 hashes as 0.0
+    whole = row_keys(rows)
+    with np.errstate(over="ignore"):
+        assert np.array_equal(whole, row_keys(rows[:, :4]) + row_keys(rows[:, 4:], first_column=4))
+    assert np.array_equal(row_keys(np.abs(rows[[5]])), whole[[5]])
+    assert len(np.unique(whole)) == 300  # distinct rows, distinct keys
+    assert row_keys(rows[:, ::-1])[0] != whole[0]  # a column's position counts

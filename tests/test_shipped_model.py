@@ -206,7 +206,8 @@ def test_matrix_and_score_function_take_the_pair_path_and_agree_with_estimate():
         for j in range(5):
             if i != j:
                 assert matrix[i, j] == pytest.approx(max(mist.estimate(values[:, i], values[:, j]).estimate, 0), abs=1e-4)
-    np.testing.assert_allclose(scores, matrix[0, 1:], atol=1e-6)
+    # the score function's table has x last, so its rows are read in another order: float32 rounding
+    np.testing.assert_allclose(scores, matrix[0, 1:], atol=1e-5)
     assert matrix[0, 1] > 0.7 and matrix[0, 2] > 0.5 and matrix[0, 4] == 0.0 and np.isnan(matrix[2, 2])
     np.testing.assert_allclose(mist.mi_matrix(values, base=2).to_numpy(), matrix / np.log(2), atol=1e-9)
 

@@ -165,39 +165,3 @@ def test_monotone_maps_float32_cannot_hold_leave_the_estimate_unchanged():
         assert r.notes == () and abs(r.estimate - plain.estimate) < 1e-6 and abs(r.high - plain.high) < 1e-6
         assert abs(r.lower_bound - plain.lower_bound) < 1e-6
         assert abs(mist.mi_matrix(np.column_stack([f(z), y])).iloc[0, 1] - table.iloc[0, 1]) < 1e-6
-
-
-def test_dask_gives_the_single_process_matrix():
-    # a LocalCluster started inside the test: two worker processes, the pairs in blocks of 5
-    # columns, rows above the model's 1,000 so the shared row subsets matter
-    from distributed import Client, LocalCluster
-
-    import mist.tables
-
-    rng = np.random.default_rng(4)
-    frame = pd.DataFrame(rng.normal(size=(1200, 12)), columns=[f"c{j}" for j in range(12)])
-    frame["c3"] = frame["c1"] ** 2 + 0.3 * rng.normal(size=1200)
-    single = mist.mi_matrix(frame)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
-            Client(cluster) as client:
-        names, first, second, found, _ = mist.tables._table_pairs(frame, model="default", device=None,
-                                                                   scheduler=client, block_columns=5)
-        pairs = mist.mi_pairs(frame, scheduler=client)
-        strong = mist.mi_pairs(frame, scheduler=client, min_estimate=0.05, base=2)
-    out = np.full((12, 12), np.nan)
-    out[first, second] = out[second, first] = found.estimate
-    np.testing.assert_array_equal(out, single.to_numpy())
-    np.testing.assert_array_equal(pairs.sort_values(["x", "y"])["estimate"].to_numpy(),
-                                  mist.mi_pairs(frame).sort_values(["x", "y"])["estimate"].to_numpy())
-    assert single.loc["c1", "c3"] > 0.7
-    expected = mist.mi_pairs(frame, min_estimate=0.05, base=2)  # the same filter in one process
-    assert len(strong) >= 1 and (strong["estimate"] >= 0.05).all() and strong.attrs["unit"] == "bits"
-    pd.testing.assert_frame_equal(strong, expected)
-
-
-def test_a_bad_scheduler_gets_a_clear_error():
-    frame = pd.DataFrame(np.random.default_rng(0).normal(size=(50, 3)))
-    with pytest.raises(MistError, match="`scheduler` must be"):
-        mist.mi_matrix(frame, scheduler=3)
-    with pytest.raises(MistError, match="statistics-only model"):
-        mist.mi_matrix(frame, model="ksg", scheduler="local")

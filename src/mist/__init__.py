@@ -16,6 +16,7 @@ _LAZY = {
     "estimate_many": "mist.estimation",
     "mi_matrix": "mist.tables",
     "mi_pairs": "mist.tables",
+    "write_mi_pairs": "mist.tables",
     "mutual_info_score": "mist.tables",
     "MIResult": "mist.result",
     "ci_test": "mist.conditional",

@@ -208,7 +208,8 @@ def demo(as_json: bool = typer.Option(False, "--json", help="Print one JSON obje
 def matrix(
     data: Path = typer.Argument(..., help="Table (CSV, Parquet, .npy, .npz) whose columns are compared pairwise."),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write the matrix (or, with --pairs, the "
-                                          "pairs) to this CSV."),
+                                          "pairs) to this CSV or Parquet file; pairs go to Parquet as they are "
+                                          "estimated."),
     plot: Optional[Path] = typer.Option(None, "--plot", help="Write a heatmap PNG (needs matplotlib)."),
     columns: Optional[str] = typer.Option(None, "--columns", help="Columns to compare: comma-separated names or "
                                           "0-based positions, a:c for a range (default: all, which must be numeric)."),
@@ -221,6 +222,8 @@ def matrix(
                                             "LocalCluster on this machine) or a scheduler address, tcp://host:8786."),
     min_estimate: Optional[float] = typer.Option(None, "--min-estimate", help="With --pairs: only the pairs "
                                                  "estimated at this or more (in the unit reported)."),
+    top_k: Optional[int] = typer.Option(None, "--top-k", help="With --pairs: only the pairs among the K strongest "
+                                        "of either of their columns."),
 ):
     """MI between every pair of columns.
 
@@ -229,28 +232,45 @@ def matrix(
     Example: mist matrix data.csv --columns a:d --pairs --bits
 
     Example: mist matrix wide.parquet --pairs --scheduler local   (Dask, one worker per core)
+
+    Example: mist matrix wide.parquet --pairs --top-k 10 --scheduler tcp://host:8786 -o strong.parquet
     """
 
     def work():
         import mist.tables
 
-        frame = _load_table_columns(data, columns)
         base = 2 if bits else None
         unit = "bits" if bits else "nats"
-        if min_estimate is not None and not pairs:
-            raise MistError("--min-estimate filters the pairs: it needs --pairs.")
+        for given, option in ((min_estimate, "--min-estimate"), (top_k, "--top-k")):
+            if given is not None and not pairs:
+                raise MistError(f"{option} filters the pairs: it needs --pairs.")
+        frame = _load_table_columns(data, columns, lazy=scheduler is not None)
+        if pairs and output is not None and output.suffix.lower() == ".parquet":
+            if plot:
+                raise MistError("--plot needs the pairs in memory; it cannot go with -o FILE.parquet, which writes "
+                                "them as they are estimated (write CSV, or plot from the file).")
+            with warnings.catch_warnings():  # the findings are printed below as notes
+                warnings.simplefilter("ignore", MistWarning)
+                written = mist.tables.write_mi_pairs(frame, output, level=level, model=model, base=base,
+                                                     scheduler=scheduler, min_estimate=min_estimate, top_k=top_k)
+            typer.echo(f"wrote {written.pairs} pairs ({unit}, {level:g} intervals, model {written.model}) to {output}")
+            _print_findings(written.findings, {})
+            return
         with warnings.catch_warnings():  # the findings are printed below as notes
             warnings.simplefilter("ignore", MistWarning)
             if pairs:
                 table = mist.tables.mi_pairs(frame, level=level, model=model, base=base, scheduler=scheduler,
-                                             min_estimate=min_estimate)
+                                             min_estimate=min_estimate, top_k=top_k)
             else:
                 table = mist.tables.mi_matrix(frame, model=model, base=base, scheduler=scheduler)
         beyond = _flagged_pairs(table, pairs)
-        if output:
+        if output and output.suffix.lower() == ".parquet":
+            table.to_parquet(output)
+        elif output:
             table.to_csv(output, index=not pairs)
         if plot:
-            _heatmap(_pairs_as_matrix(table, [str(c) for c in frame.columns]) if pairs else table, plot, unit)
+            names = list(table.index) if not pairs else [str(c) for c in frame.columns]
+            _heatmap(_pairs_as_matrix(table, names) if pairs else table, plot, unit)
         if not output:
             if pairs:
                 typer.echo(f"{unit}, {level:g} intervals, model {table.attrs['model']}")
@@ -267,14 +287,20 @@ def matrix(
                            "-o FILE.csv writes the whole matrix, --pairs lists every pair with its interval")
                 for k in strongest:
                     typer.echo(f"{table.index[first[k]]} ~ {table.columns[second[k]]}: {values[k]:.4f}")
-        for finding in table.attrs["findings"]:  # constant and discrete-looking columns (pairs are named below)
-            if finding.kind != "beyond-range":
-                typer.echo(f"note: {finding.message}")
-        for pair, value in beyond.items():
-            typer.echo(f"note: {pair}: correlated beyond the model's training data, so its estimate is likely too "
-                       f"low (MI at least {value:.4f} {unit}, model-free)")
+        _print_findings(table.attrs["findings"], beyond, unit)
 
     _run(work)
+
+
+def _print_findings(findings, beyond: dict, unit: str = "") -> None:
+    """The findings as notes: about columns, and each pair beyond the training range in
+    ``beyond`` ({"a ~ b": lower bound}); without ``beyond`` the beyond-range finding itself."""
+    for finding in findings:
+        if finding.kind != "beyond-range" or not beyond:
+            typer.echo(f"note: {finding.message}")
+    for pair, value in beyond.items():
+        typer.echo(f"note: {pair}: correlated beyond the model's training data, so its estimate is likely too "
+                   f"low (MI at least {value:.4f} {unit}, model-free)")
 
 
 #: Above this many columns `mist matrix` prints the strongest pairs, not the matrix.
@@ -303,19 +329,31 @@ def _pairs_as_matrix(table, names: list[str]):
     return pd.DataFrame(out, index=names, columns=names)
 
 
-def _load_table_columns(data: Path, columns: str | None):
+def _load_table_columns(data: Path, columns: str | None, lazy: bool = False):
     """The table in ``data``, cut to ``columns`` (``--columns``); without them every column,
-    which must then be numeric."""
+    which must then be numeric. With ``lazy`` a Parquet or CSV file comes back as a dask
+    DataFrame, for Dask's workers to read (:func:`mist.cluster.lazy_frame`)."""
     from pandas.api.types import is_numeric_dtype
 
     from mist.io import read_table, select_columns
 
-    frame = read_table(data)
+    frame = None
+    if lazy:
+        from mist.cluster import lazy_frame
+
+        frame = lazy_frame(data)
+    if frame is not None:  # only its columns' names and types are read here
+        if columns is not None:
+            import pandas as pd
+
+            return frame[list(select_columns(pd.DataFrame(columns=frame.columns), columns, "--columns").columns)]
+    else:
+        frame = read_table(data)
     if columns is not None:
         return select_columns(frame, columns, "--columns")
-    text = [str(c) for c in frame.columns if not is_numeric_dtype(frame[c])]
+    text = [str(c) for c, kind in frame.dtypes.items() if not is_numeric_dtype(kind)]
     if text:
-        numeric = [str(c) for c in frame.columns if is_numeric_dtype(frame[c])]
+        numeric = [str(c) for c, kind in frame.dtypes.items() if is_numeric_dtype(kind)]
         example = f", e.g. --columns {','.join(numeric[:8])}" if len(numeric) >= 2 else ""
         raise MistError(f"column(s) {text[:10]} of {data} are not numeric; choose the columns to compare with "
                         f"--columns{example}.")

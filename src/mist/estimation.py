@@ -75,25 +75,48 @@ def prepare_inputs(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray, list[str], b
 def row_subsets(x: np.ndarray, y: np.ndarray, large_n: str = "subsets", max_rows: int = 500) -> list[np.ndarray]:
     """Row indices of order-independent subsets of at most ``max_rows`` rows.
 
-    Rows are sorted by their content, so neither the subsets nor the order the model reads their
-    rows in depend on the input order (the model is invariant to row order, but its float32 sums
-    round differently in another order), then dealt in turn to ceil(n / max_rows) subsets. With
-    ``large_n="direct"`` all rows go in one pass.
+    Rows are sorted by their content (:func:`row_keys`), so neither the subsets nor the order the
+    model reads their rows in depend on the input order (the model is invariant to row order,
+    but its float32 sums round differently in another order), then dealt in turn to
+    ceil(n / max_rows) subsets. With ``large_n="direct"`` all rows go in one pass.
     """
-    n = x.shape[0]
     rows = np.hstack([x, y])
-    # sort key: a fixed projection of each row (one sort, not one per column as lexsort does);
-    # equal keys of unequal rows would make the order depend on the input, so fall back then
-    # (an elementwise product and a row sum, not BLAS, whose rounding may depend on a row's position)
-    key = (rows * np.random.default_rng(0).uniform(0.5, 1.5, rows.shape[1])).sum(axis=1)
+    key = row_keys(rows)
     order = np.argsort(key, kind="stable")
     ties = np.flatnonzero(key[order][1:] == key[order][:-1])
-    if ties.size and np.any(rows[order[ties]] != rows[order[ties + 1]]):
+    if ties.size and np.any(rows[order[ties]] != rows[order[ties + 1]]):  # a 64-bit collision: ~n^2 / 2^65
         order = np.lexsort(rows.T[::-1])
-    if n <= max_rows or large_n == "direct":
+    return subsets_in_order(order, "direct" if large_n == "direct" else "subsets", max_rows)
+
+
+def subsets_in_order(order: np.ndarray, large_n: str, max_rows: int) -> list[np.ndarray]:
+    """``order``'s rows dealt in turn to ceil(n / max_rows) subsets (one with ``"direct"``)."""
+    if len(order) <= max_rows or large_n == "direct":
         return [order]
-    k = math.ceil(n / max_rows)
+    k = math.ceil(len(order) / max_rows)
     return [order[i::k] for i in range(k)]
+
+
+_MIX = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB))
+
+
+def _mix64(z: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser, elementwise on uint64 (wrapping arithmetic)."""
+    z = z + _MIX[0]
+    z = (z ^ (z >> np.uint64(30))) * _MIX[1]
+    z = (z ^ (z >> np.uint64(27))) * _MIX[2]
+    return z ^ (z >> np.uint64(31))
+
+
+def row_keys(rows: np.ndarray, first_column: int = 0) -> np.ndarray:
+    """A 64-bit hash of each row's content: the sum, modulo 2^64, of a hash of each value with
+    its column's position (the first column at ``first_column``). Equal rows get equal keys;
+    and since the sum is exact in any order, column blocks hashed apart (on Dask workers) and
+    their keys added give the whole table's key, so its rows sort the same everywhere."""
+    values = np.ascontiguousarray(rows, dtype=np.float64) + 0.0  # -0.0 -> 0.0: equal values, equal bits
+    columns = _mix64(np.arange(first_column, first_column + values.shape[1], dtype=np.uint64))
+    with np.errstate(over="ignore"):
+        return _mix64(values.view(np.uint64) ^ columns).sum(axis=1, dtype=np.uint64)
 
 
 def interval_taus(level: float, quantiles: Sequence[float] | None) -> list[float]:

@@ -12,11 +12,12 @@ tables, kept in ``table.attrs["findings"]``.
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from mist._validation import as_samples, check_level, check_xy, column_names, distinct_counts, exact_in_float32
+from mist._validation import MIN_SAMPLES, as_samples, check_level, check_xy, column_names, distinct_counts, exact_in_float32
 from mist.errors import Finding, MistError, MistWarning
 from mist.estimation import DISCRETE_SHARE, KSG, estimate_many, interval_taus, row_subsets
 from mist.range_checks import (CHECK_TAU, HIGH_MI_MIN_ROWS, HIGH_MI_Z, beyond_range, max_rows,
@@ -41,24 +42,30 @@ class _PairEstimates(NamedTuple):
 
 def column_findings(values: np.ndarray, names: list[str], stacklevel: int) -> tuple[np.ndarray, np.ndarray, list]:
     """A table's constant and discrete-looking columns, as :func:`mist.estimation.prepare_inputs`
-    finds x's and y's, each kind one finding, warned at ``stacklevel`` (as ``warnings.warn``
+    finds x's and y's (:func:`column_report`), warned at ``stacklevel`` (as ``warnings.warn``
     counts it from here).
     Returns the table, its columns that float32 cannot hold exactly replaced by their ranks
     (:func:`exact_in_float32`), each column's number of distinct values (M,), and the findings."""
     distinct, kept = distinct_counts(values, float32=True)
+    return exact_in_float32(values, kept), distinct, column_report(distinct, names, values.shape[0], stacklevel + 1)
+
+
+def column_report(distinct: np.ndarray, names: list[str], rows: int, stacklevel: int) -> list:
+    """The findings about a table's columns from their numbers of distinct values: constant
+    columns, and columns that look discrete; each kind one finding, warned at ``stacklevel``."""
     found = []
     constant = [names[j] for j in np.flatnonzero(distinct == 1)]
     if constant:
         found.append(Finding("constant-columns", f"column(s) {constant[:10]} are constant: their MI with any other "
                                                  "column is 0").warn(stacklevel=stacklevel))
-    tied = np.flatnonzero((distinct > 1) & (distinct < DISCRETE_SHARE * values.shape[0]))
+    tied = np.flatnonzero((distinct > 1) & (distinct < DISCRETE_SHARE * rows))
     if tied.size:
         listed = ", ".join(f"{names[j]} ({distinct[j]})" for j in tied[:10])
-        found.append(Finding("discrete", f"column(s) look discrete (distinct values in {values.shape[0]} rows): "
+        found.append(Finding("discrete", f"column(s) look discrete (distinct values in {rows} rows): "
                                          f"{listed}. mist estimates MI of continuous variables; ties are ranked by "
                                          "averaging, and the estimates of their pairs may be unreliable"
                              ).warn(stacklevel=stacklevel))
-    return exact_in_float32(values, kept), distinct, found
+    return found
 
 
 def _column_pair_estimates(values: np.ndarray, first, second, *, model: str, device: str | None, level: float,
@@ -150,12 +157,86 @@ def beyond_range_findings(names: list[str], pairs: list[tuple[int, int]], estima
     return bounds, [Finding("beyond-range", text).warn(stacklevel=stacklevel)]
 
 
-def _table_pairs(data: Any, *, model: str, device: str | None, level: float = 0.9, scheduler: Any = None,
-                 block_columns: int = 64, min_estimate: float | None = None):
-    """Every pair of columns of a table (those estimated at ``min_estimate`` nats or more, where
-    given): (column names, first (P,), second (P,), _PairEstimates, findings about its columns)."""
+class _PairCollector:
+    """Receives the pairs' figures as they are estimated (all at once in one process, a block of
+    columns at a time on Dask) and keeps what was asked: every pair, those estimated at
+    ``min_estimate`` nats or more, and of those the ``top_k`` strongest of each column (a pair
+    stays while it is among them for either of its columns: what leaves can never come back, so
+    memory stays within columns x top_k). With a ``writer`` (and no ``top_k``) each batch goes
+    to it as it comes and only the pairs the high-MI check flags are kept (for its finding)."""
+
+    def __init__(self, *, min_estimate: float | None = None, top_k: int | None = None, writer=None):
+        self.min_estimate, self.top_k, self.writer = min_estimate, top_k, writer
+        self.first, self.second = np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp)
+        self.found = _PairEstimates(*(np.zeros(0) for _ in range(5)), np.zeros(0, dtype=bool))
+        self.count = 0  # pairs handed to the writer
+        self.names: list[str] = []  # the table's columns, set before the first pairs arrive
+
+    def __call__(self, first: np.ndarray, second: np.ndarray, found: _PairEstimates) -> None:
+        if self.min_estimate is not None:
+            keep = found.estimate >= self.min_estimate
+            first, second, found = first[keep], second[keep], _PairEstimates(*(a[keep] for a in found))
+        if self.writer is not None and self.top_k is None:
+            self.writer.write(self.names, first, second, found)
+            self.count += len(first)
+            keep = found.beyond
+            first, second, found = first[keep], second[keep], _PairEstimates(*(a[keep] for a in found))
+        self.first, self.second = np.concatenate([self.first, first]), np.concatenate([self.second, second])
+        self.found = _PairEstimates(*(np.concatenate(pair) for pair in zip(self.found, found)))
+        if self.top_k is not None:
+            keep = _top_k_of_columns(self.first, self.second, self.found.estimate, self.top_k)
+            self.first, self.second = self.first[keep], self.second[keep]
+            self.found = _PairEstimates(*(a[keep] for a in self.found))
+
+    def finish(self) -> tuple[np.ndarray, np.ndarray, _PairEstimates]:
+        """The pairs kept, in the order of the table's pairs (first, then second column)."""
+        if self.writer is not None and self.top_k is not None:
+            self.writer.write(self.names, self.first, self.second, self.found)
+            self.count = len(self.first)
+        order = np.lexsort((self.second, self.first))
+        return self.first[order], self.second[order], _PairEstimates(*(a[order] for a in self.found))
+
+
+def _top_k_of_columns(first: np.ndarray, second: np.ndarray, estimate: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the pairs among the ``k`` strongest of either of their columns (ties broken
+    by the pair's columns, so the choice does not depend on the order pairs arrive in)."""
+    ends, partners = np.concatenate([first, second]), np.concatenate([second, first])
+    order = np.lexsort((partners, -np.concatenate([estimate, estimate]), ends))
+    ends = ends[order]
+    starts = np.flatnonzero(np.r_[True, ends[1:] != ends[:-1]])
+    rank = np.arange(len(ends)) - np.repeat(starts, np.diff(np.r_[starts, len(ends)]))
+    return np.unique(np.tile(np.arange(len(first)), 2)[order[rank < k]])
+
+
+def _table_pairs(data: Any, collect: _PairCollector, *, model: str, device: str | None, level: float = 0.9,
+                 scheduler: Any = None, block_columns: int | None = None, progress: bool | None = None):
+    """Estimate every pair of columns of a table, handing them to ``collect``; returns the
+    column names and the findings about its columns. On Dask (``scheduler``) the workers drop
+    the pairs below the collector's ``min_estimate`` before they travel."""
+    if scheduler is not None:
+        from mist.cluster import BLOCK_COLUMNS, DaskTable
+        from mist.estimation import _ProgressBar
+        from mist.model.numpy_forward import NumpyForward
+        from mist.weights import load_predictor
+
+        engine = None if model == KSG else load_predictor(model, "cpu")
+        if not isinstance(engine, NumpyForward):
+            raise MistError(f"`scheduler` runs the NumPy engine of a statistics-only model; {model!r} is not one.")
+        with DaskTable(data, scheduler, block_columns=block_columns or BLOCK_COLUMNS) as table:
+            if table.n < MIN_SAMPLES:
+                raise MistError(f"at least {MIN_SAMPLES} samples are needed to estimate mutual information, "
+                                f"got {table.n} row(s).")
+            found_columns = column_report(table.distinct, table.names, table.n, stacklevel=4)
+            collect.names = table.names
+            table.pairs(collect, model=model, level=level, max_rows=max_rows(engine.card),
+                        min_estimate=collect.min_estimate, progress=_ProgressBar.visible() if progress is None else progress)
+        return table.names, found_columns
     import pandas as pd
 
+    if isinstance(data, (str, Path)):
+        from mist.io import read_table
+
+        data = read_table(data)
     frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(as_samples(data, "data"))
     values = as_samples(frame, "data")
     d = values.shape[1]
@@ -165,84 +246,27 @@ def _table_pairs(data: Any, *, model: str, device: str | None, level: float = 0.
     check_xy(values[:, :1], values[:, 1:])  # enough rows
     names = [str(c) for c in frame.columns]
     values, distinct, found_columns = column_findings(values, names, stacklevel=4)  # its line, here, mi_matrix, the user
-    if scheduler is not None:
-        kept, found = _dask_pair_estimates(values, first, second, model=model, level=level, distinct=distinct,
-                                           scheduler=scheduler, block_columns=block_columns, min_estimate=min_estimate)
-        return names, first[kept], second[kept], found, found_columns
+    collect.names = names
     found = _column_pair_estimates(values, first, second, model=model, device=device, level=level, distinct=distinct)
     if found is None:
         found = _estimate_pairs([(values[:, i], values[:, j]) for i, j in zip(first, second)], model=model,
                                 device=device, level=level)
-    if min_estimate is not None:
-        kept = np.flatnonzero(found.estimate >= min_estimate)
-        first, second, found = first[kept], second[kept], _PairEstimates(*(a[kept] for a in found))
-    return names, first, second, found, found_columns
+    collect(first, second, found)
+    return names, found_columns
 
 
-def _block_pair_task(values: np.ndarray, first: np.ndarray, second: np.ndarray, model: str, level: float,
-                     distinct: np.ndarray, subsets: list, min_estimate: float | None):
-    """One Dask task: the pairs (first[k], second[k]) of the whole ``values`` (a future shared by
-    every task), on the worker's copy of the model (loaded once per worker process); only those
-    estimated at ``min_estimate`` or more come back, with their positions k."""
-    found = _column_pair_estimates(values, first, second, model=model, device="cpu", level=level, distinct=distinct,
-                                   subsets=subsets)
-    kept = np.arange(len(first)) if min_estimate is None else np.flatnonzero(found.estimate >= min_estimate)
-    return kept, _PairEstimates(*(a[kept] for a in found))
-
-
-def _dask_pair_estimates(values, first, second, *, model: str, level: float, distinct: np.ndarray, scheduler: Any,
-                         block_columns: int, min_estimate: float | None = None) -> tuple[np.ndarray, _PairEstimates]:
-    """:func:`_column_pair_estimates` as Dask tasks, one per pair of column blocks of
-    ``block_columns`` columns, on ``scheduler``: "local" (a LocalCluster, closed after), a
-    scheduler address, or a ``distributed.Client``. The row subsets are the whole table's, so
-    the result equals the single-process one. Returns the positions of the pairs kept (all, or
-    those at ``min_estimate`` or more: filtered on the workers) and their figures."""
-    from mist.model.numpy_forward import NumpyForward
-    from mist.weights import load_predictor
-
-    engine = None if model == KSG else load_predictor(model, "cpu")
-    if not isinstance(engine, NumpyForward):
-        raise MistError(f"`scheduler` runs the NumPy engine of a statistics-only model; {model!r} is not one.")
-    client, owned = _dask_client(scheduler)
-    try:
-        subsets = row_subsets(values, values[:, :0], max_rows=max_rows(engine.card))
-        block = np.maximum(first, second) // block_columns * (values.shape[1] // block_columns + 1) \
-            + np.minimum(first, second) // block_columns
-        shared = client.scatter(values, broadcast=True, hash=False)  # a fresh key: one of an earlier call may be in release
-        groups = [np.flatnonzero(block == b) for b in np.unique(block)]
-        futures = [client.submit(_block_pair_task, shared, first[g], second[g], model, level, distinct, subsets,
-                                 min_estimate, pure=False) for g in groups]
-        parts = client.gather(futures)
-    finally:
-        if owned:
-            client.close()
-            owned.close()
-    kept = np.concatenate([g[k] for g, (k, _) in zip(groups, parts)])
-    order = np.argsort(kept, kind="stable")  # back in the order of the pairs
-    found = _PairEstimates(*(np.concatenate(columns)[order] for columns in zip(*(part for _, part in parts))))
-    return kept[order], found
-
-
-def _dask_client(scheduler: Any):
-    """(client, cluster to close or None) for ``scheduler``."""
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError as exc:
-        raise MistError("`scheduler` needs dask.distributed: pip install \"dask[distributed]\" "
-                        "(or pip install mist-mi[dask]).") from exc
-    if isinstance(scheduler, Client):
-        return scheduler, None
-    if scheduler == "local":
-        cluster = LocalCluster(threads_per_worker=1, processes=True, dashboard_address=None)
-        return Client(cluster), cluster
-    if isinstance(scheduler, str):
-        return Client(scheduler), None
-    raise MistError(f"`scheduler` must be \"local\", a scheduler address such as \"tcp://host:8786\", or a "
-                    f"distributed.Client; got {scheduler!r}.")
+DASK_NOTE = """
+    ``scheduler`` runs the pairs as Dask tasks over blocks of columns (``"local"``: a
+    ``distributed.LocalCluster`` on this machine, one single-threaded worker process per core;
+    ``"tcp://host:8786"``: an existing cluster's scheduler; or a ``distributed.Client``), with the
+    same result as without it. ``data`` may then also be a path to a Parquet file (or folder of
+    them) or a CSV file, or a dask DataFrame: the workers read its column blocks, so the table
+    never passes through this process. ``progress`` shows a bar over the tasks (by default where
+    someone can see it). Without ``scheduler`` a path is read whole here."""
 
 
 def mi_matrix(data: Any, *, model: str = "default", base: float | None = None, device: str | None = None,
-              scheduler: Any = None):
+              scheduler: Any = None, progress: bool | None = None):
     """MI between every pair of columns of a table, batched: a DataFrame in, a DataFrame out.
 
     The diagonal is left as NaN (the MI of a continuous variable with itself is infinite).
@@ -251,16 +275,13 @@ def mi_matrix(data: Any, *, model: str = "default", base: float | None = None, d
     are named in a warning and, with their model-free lower bounds, in
     ``table.attrs["beyond_range"]``. ``attrs`` also holds the ``unit``, the ``model`` and the
     ``findings`` (each a ``Finding(kind, message)``, as :attr:`MIResult.findings`; each was warned).
-
-    ``scheduler`` runs the pairs as Dask tasks over blocks of columns (``"local"``: a
-    ``distributed.LocalCluster`` on this machine, one single-threaded worker process per core;
-    ``"tcp://host:8786"``: an existing cluster's scheduler; or a ``distributed.Client``): the
-    same result as without it, for tables whose pairs outgrow one process.
     """
     import pandas as pd
 
     scale, unit = unit_scale(base)
-    names, first, second, found, findings = _table_pairs(data, model=model, device=device, scheduler=scheduler)
+    collect = _PairCollector()
+    names, findings = _table_pairs(data, collect, model=model, device=device, scheduler=scheduler, progress=progress)
+    first, second, found = collect.finish()
     out = np.full((len(names), len(names)), np.nan)
     out[first, second] = out[second, first] = found.estimate / scale
     table = pd.DataFrame(out, index=names, columns=names)
@@ -271,8 +292,12 @@ def mi_matrix(data: Any, *, model: str = "default", base: float | None = None, d
     return table
 
 
+mi_matrix.__doc__ += DASK_NOTE
+
+
 def mi_pairs(data: Any, *, level: float = 0.9, model: str = "default", base: float | None = None,
-             device: str | None = None, scheduler: Any = None, min_estimate: float | None = None):
+             device: str | None = None, scheduler: Any = None, min_estimate: float | None = None,
+             top_k: int | None = None, progress: bool | None = None):
     """MI of every pair of columns of a table with its interval: one row per pair, strongest first.
 
     The estimates are those of :func:`mi_matrix`; the columns of the returned DataFrame are
@@ -281,10 +306,11 @@ def mi_pairs(data: Any, *, level: float = 0.9, model: str = "default", base: flo
     or where a column looks discrete) and ``beyond_range`` (True where the high-MI check of
     :func:`estimate` flags the pair: its estimate is likely too low). ``attrs`` holds the
     ``unit``, ``level``, ``model`` and ``findings`` (as :func:`mi_matrix`'s); flagged pairs are also
-    named in a warning. ``scheduler`` runs the pairs on Dask, as for :func:`mi_matrix`;
-    ``min_estimate`` (in the result's unit) keeps only the pairs estimated at that or more (on
-    Dask the workers drop the others, so a table of thousands of columns returns its strong
-    pairs without the client holding them all).
+    named in a warning. ``min_estimate`` (in the result's unit) keeps only the pairs estimated
+    at that or more; ``top_k`` only those among the k strongest of either of their columns. On
+    Dask both are applied as the tasks finish, so a table of thousands of columns returns its
+    strong pairs without this process ever holding them all; :func:`write_mi_pairs` writes them
+    to a Parquet file instead.
 
     Examples
     --------
@@ -302,17 +328,110 @@ def mi_pairs(data: Any, *, level: float = 0.9, model: str = "default", base: flo
 
     level = check_level(level)
     scale, unit = unit_scale(base)
-    names, first, second, found, findings = _table_pairs(
-        data, model=model, device=device, level=level, scheduler=scheduler,
-        min_estimate=None if min_estimate is None else float(min_estimate) * scale)
-    columns = {"x": [names[i] for i in first], "y": [names[j] for j in second], "estimate": found.estimate / scale,
-               "low": found.low / scale, "high": found.high / scale, "lower_bound": found.lower_bound / scale,
-               "beyond_range": found.beyond}
-    table = pd.DataFrame(columns).sort_values("estimate", ascending=False, kind="stable", ignore_index=True)
+    collect = _PairCollector(min_estimate=_nats(min_estimate, scale), top_k=_check_top_k(top_k))
+    names, findings = _table_pairs(data, collect, model=model, device=device, level=level, scheduler=scheduler,
+                                   progress=progress)
+    first, second, found = collect.finish()
+    table = pd.DataFrame(_pair_columns(names, first, second, found, scale))
+    table = table.sort_values("estimate", ascending=False, kind="stable", ignore_index=True)
     _, flagged = beyond_range_findings(names, list(zip(first, second)), found.estimate, found.flagged(), scale, unit,
                                        ". Their rows are marked in the result", stacklevel=3)
     table.attrs.update(unit=unit, level=level, model=_model_name(model, device), findings=tuple(findings + flagged))
     return table
+
+
+mi_pairs.__doc__ += DASK_NOTE
+
+
+class WrittenPairs(NamedTuple):
+    """What :func:`write_mi_pairs` wrote: the file, how many pairs, their unit and interval
+    level, the model, and the findings (each was warned)."""
+
+    path: Path
+    pairs: int
+    unit: str
+    level: float
+    model: str
+    findings: tuple
+
+
+def write_mi_pairs(data: Any, path: str | Path, *, level: float = 0.9, model: str = "default",
+                   base: float | None = None, device: str | None = None, scheduler: Any = None,
+                   min_estimate: float | None = None, top_k: int | None = None,
+                   progress: bool | None = None) -> WrittenPairs:
+    """:func:`mi_pairs`' rows written to the Parquet file ``path`` as they are estimated, for
+    tables whose pairs are too many to hold: with ``min_estimate`` (and no ``top_k``) each block
+    of pairs is written as its task finishes and only the pairs the high-MI check flags stay in
+    memory; with ``top_k`` the kept pairs (at most columns x top_k) are written at the end. Rows
+    are in the order the tasks finish, not sorted. The file's metadata holds the unit, the level
+    and the model (``pyarrow.parquet.read_schema(path).metadata``).
+    """
+    level = check_level(level)
+    scale, unit = unit_scale(base)
+    name = _model_name(model, device)
+    writer = _ParquetPairs(path, scale, {"unit": unit, "level": str(level), "model": name})
+    collect = _PairCollector(min_estimate=_nats(min_estimate, scale), top_k=_check_top_k(top_k), writer=writer)
+    names = None
+    try:
+        names, findings = _table_pairs(data, collect, model=model, device=device, level=level, scheduler=scheduler,
+                                       progress=progress)
+        first, second, found = collect.finish()
+    finally:
+        writer.close(names)
+    _, flagged = beyond_range_findings(names, list(zip(first, second)), found.estimate, found.flagged(), scale, unit,
+                                       f". Their rows are marked in {str(path)!r}", stacklevel=3)
+    return WrittenPairs(Path(path), collect.count, unit, level, name, tuple(findings + flagged))
+
+
+write_mi_pairs.__doc__ += DASK_NOTE
+
+
+class _ParquetPairs:
+    """Appends blocks of pairs to one Parquet file (a row group each), in mi_pairs' columns."""
+
+    def __init__(self, path: str | Path, scale: float, metadata: dict):
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError as exc:
+            raise MistError("writing Parquet needs pyarrow: pip install pyarrow (or pip install mist-mi[parquet]).") from exc
+        self.path, self.scale, self.metadata = Path(path), scale, metadata
+        self._writer = None
+
+    def write(self, names: list[str], first: np.ndarray, second: np.ndarray, found: _PairEstimates) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        schema = pa.schema([("x", pa.string()), ("y", pa.string()), *((c, pa.float64()) for c in
+                            ("estimate", "low", "high", "lower_bound")), ("beyond_range", pa.bool_())],
+                           metadata=self.metadata)
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self.path, schema)
+        self._writer.write_table(pa.table(_pair_columns(names, first, second, found, self.scale), schema=schema))
+
+    def close(self, names: list[str] | None) -> None:
+        """Close the file; with ``names`` (the table was read), an empty one where no pair was kept."""
+        if self._writer is None and names is not None:
+            self.write(names, np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp),
+                       _PairEstimates(*(np.zeros(0) for _ in range(5)), np.zeros(0, dtype=bool)))
+        if self._writer is not None:
+            self._writer.close()
+
+
+def _pair_columns(names, first, second, found: _PairEstimates, scale: float) -> dict:
+    """mi_pairs' columns for these pairs, in the unit of ``scale``."""
+    return {"x": [names[i] for i in first], "y": [names[j] for j in second], "estimate": found.estimate / scale,
+            "low": found.low / scale, "high": found.high / scale, "lower_bound": found.lower_bound / scale,
+            "beyond_range": found.beyond}
+
+
+def _nats(value: float | None, scale: float) -> float | None:
+    return None if value is None else float(value) * scale
+
+
+def _check_top_k(top_k: int | None) -> int | None:
+    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1):
+        raise MistError(f"`top_k` must be a positive whole number of pairs per column, got {top_k!r}.")
+    return top_k
 
 
 def _model_name(model: str, device: str | None) -> str:
