@@ -309,6 +309,31 @@ def test_row_order_changes_nothing_not_even_the_rounding():
         assert mist.estimate(x[:n][order], y[:n][order]) == ref
 
 
+@pytest.mark.filterwarnings("ignore::mist.InputWarning")
+def test_discrete_columns_keep_their_mi_and_row_order_changes_nothing():
+    # ties are broken by row content (dequantisation); ranked by averaging, an independent pair of
+    # a normal and a 7-level column got 3-4 nats
+    from mist.distributions.classes import sample_class_conditional
+
+    rng = np.random.default_rng(6)
+    for n in (300, 1300):
+        x, levels = rng.normal(size=(n, 1)), np.round(rng.normal(size=(n, 1)))
+        r = mist.estimate(x, levels)
+        assert r.estimate < 0.25 and r.low == 0.0  # exact MI 0 (0.14 and 0.0 measured)
+        assert mist.mi_matrix(np.hstack([x, levels])).iloc[0, 1] < 0.25
+        duplicated = np.vstack([np.hstack([x, levels])] * 2)  # equal rows too
+        order = rng.permutation(2 * n)
+        assert mist.estimate(duplicated[:, :1], duplicated[:, 1:]) == mist.estimate(duplicated[order, :1],
+                                                                                   duplicated[order, 1:])
+    errors = []
+    for seed in range(12):  # class-conditional Gaussians, labels 0..K-1 as numbers, exact MI by Monte Carlo
+        sample = sample_class_conditional(500, 2, 3, np.random.default_rng(seed))
+        errors.append(mist.estimate(sample.x, sample.y.astype(float)).estimate - sample.mi)
+    # the model overestimates dequantised labels beside 2 columns (0.40 measured; it was not trained on
+    # them: issue 19), but averaged ties gave several nats
+    assert np.sqrt(np.mean(np.square(errors))) < 0.6
+
+
 def test_row_keys_of_column_blocks_add_up_to_the_tables():
     # what lets Dask workers hash their blocks apart and the client order the rows as one process does
     from mist.estimation import row_keys

@@ -21,7 +21,7 @@ import numpy as np
 
 from mist._validation import as_samples, distinct_counts, exact_in_float32
 from mist.errors import MistError
-from mist.estimation import row_keys, subsets_in_order
+from mist.estimation import row_keys, subsets_in_order, untied
 
 #: Columns a block; a task estimates the pairs between two blocks (up to 8,128 pairs).
 BLOCK_COLUMNS = 128
@@ -85,6 +85,14 @@ def _summary(prepared) -> tuple[np.ndarray, np.ndarray]:
     return prepared[1], prepared[2]
 
 
+def _untie_block(prepared, key: np.ndarray, first_column: int):
+    """On a worker: the block's columns with ties broken by the whole table's row keys, as
+    :func:`mist.tables.column_findings` breaks them, and its part of the new rows' keys."""
+    values, distinct, _ = prepared
+    values = untied(values, key, distinct, first_column)
+    return values, distinct, row_keys(values, first_column)
+
+
 def _pair_task(block_a, block_b, first: np.ndarray, second: np.ndarray, model: str, level: float, subsets: list,
                min_estimate: float | None):
     """On a worker: the pairs (first[k], second[k]) of the columns of block_a then block_b (None
@@ -131,14 +139,22 @@ class DaskTable:
                 raw = [self.client.compute(frame[[frame.columns[j] for j in cols]]) for cols in self.blocks]
             self.prepared = [self.client.submit(_prepare_block, r, int(cols[0]), pure=False)
                              for r, cols in zip(raw, self.blocks)]
-            summaries = self.client.gather([self.client.submit(_summary, p, pure=False) for p in self.prepared])
+            self.distinct, self.key = self._summaries()
+            self.n = len(self.key)
+            if np.any((self.distinct > 1) & (self.distinct < self.n)):  # ties: broken by the table's row keys
+                key = self.client.scatter(self.key, broadcast=True, hash=False)
+                self.prepared = [self.client.submit(_untie_block, p, key, int(cols[0]), pure=False)
+                                 for p, cols in zip(self.prepared, self.blocks)]
+                _, self.key = self._summaries()
         except BaseException:
             self.close()
             raise
-        self.distinct = np.concatenate([d for d, _ in summaries])
-        self.n = len(summaries[0][1])
+
+    def _summaries(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each column's distinct values, and each row's key: the sum of the blocks' parts."""
+        summaries = self.client.gather([self.client.submit(_summary, p, pure=False) for p in self.prepared])
         with np.errstate(over="ignore"):
-            self.key = np.sum([k for _, k in summaries], axis=0, dtype=np.uint64)
+            return np.concatenate([d for d, _ in summaries]), np.sum([k for _, k in summaries], axis=0, dtype=np.uint64)
 
     def subsets(self, max_rows: int) -> list[np.ndarray]:
         """The whole table's row subsets, as :func:`mist.estimation.row_subsets` cuts them."""

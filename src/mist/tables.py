@@ -19,7 +19,7 @@ import numpy as np
 
 from mist._validation import MIN_SAMPLES, as_samples, check_level, check_xy, column_names, distinct_counts, exact_in_float32
 from mist.errors import Finding, MistError, MistWarning
-from mist.estimation import DISCRETE_SHARE, KSG, estimate_many, interval_taus, row_subsets
+from mist.estimation import DISCRETE_SHARE, KSG, estimate_many, interval_taus, row_keys, row_subsets, untied
 from mist.range_checks import (CHECK_TAU, HIGH_MI_MIN_ROWS, HIGH_MI_Z, beyond_range, max_rows,
                                pair_correlation_bounds, training_range)
 from mist.result import unit_scale
@@ -45,9 +45,13 @@ def column_findings(values: np.ndarray, names: list[str], stacklevel: int) -> tu
     finds x's and y's (:func:`column_report`), warned at ``stacklevel`` (as ``warnings.warn``
     counts it from here).
     Returns the table, its columns that float32 cannot hold exactly replaced by their ranks
-    (:func:`exact_in_float32`), each column's number of distinct values (M,), and the findings."""
+    (:func:`exact_in_float32`) and those with ties by their ranks with ties broken by each row's
+    content (:func:`mist.estimation.untied`), each column's number of distinct values (M,), and
+    the findings."""
     distinct, kept = distinct_counts(values, float32=True)
-    return exact_in_float32(values, kept), distinct, column_report(distinct, names, values.shape[0], stacklevel + 1)
+    values = exact_in_float32(values, kept)
+    values = untied(values, row_keys(values), distinct)
+    return values, distinct, column_report(distinct, names, values.shape[0], stacklevel + 1)
 
 
 def column_report(distinct: np.ndarray, names: list[str], rows: int, stacklevel: int) -> list:
@@ -62,8 +66,10 @@ def column_report(distinct: np.ndarray, names: list[str], rows: int, stacklevel:
     if tied.size:
         listed = ", ".join(f"{names[j]} ({distinct[j]})" for j in tied[:10])
         found.append(Finding("discrete", f"column(s) look discrete (distinct values in {rows} rows): "
-                                         f"{listed}. mist estimates MI of continuous variables; ties are ranked by "
-                                         "averaging, and the estimates of their pairs may be unreliable"
+                                         f"{listed}. Their ties are broken by each row's content, which keeps the MI "
+                                         "of a discrete column exactly (dequantisation) but adds variance; for class "
+                                         "labels, whose codes' order means nothing, use mist.estimate(..., "
+                                         "discrete=...) or mutual_info_score(..., discrete_target=True)"
                              ).warn(stacklevel=stacklevel))
     return found
 
