@@ -116,6 +116,15 @@ def check_xy(x: Any, y: Any, *, min_samples: int = MIN_SAMPLES) -> tuple[np.ndar
     return x, y
 
 
+def check_xyz(x: Any, y: Any, z: Any, *, min_samples: int = MIN_SAMPLES) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`check_xy`, and ``z`` (what X and Y are conditioned on) with one row per sample."""
+    x, y = check_xy(x, y, min_samples=min_samples)
+    z = as_samples(z, "z")
+    if z.shape[0] != x.shape[0]:
+        raise MistError(f"`z` must have one row per sample of `x` and `y` ({x.shape[0]}), got {z.shape[0]}.")
+    return x, y, z
+
+
 def constant_columns(array: np.ndarray) -> np.ndarray:
     """Indices of the columns whose values are all equal."""
     return np.flatnonzero(np.all(array == array[:1], axis=0))

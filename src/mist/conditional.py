@@ -19,8 +19,8 @@ from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
-from mist._validation import as_samples, check_level, check_xy
-from mist.errors import Finding, MistError, MistWarning
+from mist._validation import check_level, check_xyz
+from mist.errors import Finding, MistWarning
 from mist.result import QUANTILE_GRID, MIResult, unit_scale
 
 
@@ -54,10 +54,7 @@ def _chain_rule(x, y, z, *, model: str, device: str | None, large_n: str, stackl
 
     from mist.estimation import estimate_many
 
-    x, y = check_xy(x, y)
-    z = as_samples(z, "z")
-    if z.shape[0] != x.shape[0]:
-        raise MistError(f"`z` must have one row per sample of `x` and `y` ({x.shape[0]}), got {z.shape[0]}.")
+    x, y, z = check_xyz(x, y, z)
     with warnings.catch_warnings():  # each term's findings are merged below and warned once
         warnings.simplefilter("ignore", MistWarning)
         terms = estimate_many([(x, np.hstack([y, z])), (x, z), (y, np.hstack([x, z])), (y, z)], model=model,

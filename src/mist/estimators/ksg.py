@@ -15,7 +15,7 @@ from scipy.spatial import cKDTree
 from scipy.spatial.distance import cdist
 from scipy.special import digamma, ndtri
 
-from mist._validation import as_samples, check_choice, check_xy
+from mist._validation import as_samples, check_choice, check_xy, check_xyz
 from mist.errors import MistError
 from mist.estimators.base import Estimator, standardize
 
@@ -223,8 +223,7 @@ def frenzel_pompe(x, y, z, *, k: int = 5) -> float:
     analysis of multivariate time series", Phys. Rev. Lett. 99, 204101 (2007).
     """
     estimator = KSG(k=k)
-    x, y = check_xy(x, y, min_samples=estimator.min_samples)
-    _, z = check_xy(x, z, min_samples=estimator.min_samples)
+    x, y, z = check_xyz(x, y, z, min_samples=estimator.min_samples)
     x, y, z = (standardize(a[:, a.std(axis=0) > 0]) for a in (x, y, z))
     n = x.shape[0]
     counts = np.empty((3, n), dtype=np.int64)
