@@ -110,3 +110,43 @@ def test_a_bad_scheduler_gets_a_clear_error():
         mist.mi_matrix(frame, scheduler=3)
     with pytest.raises(MistError, match="statistics-only model"):
         mist.mi_matrix(frame, model="ksg", scheduler="local")
+
+
+@pytest.mark.filterwarnings("ignore::mist.InputWarning")  # column a is integers: discrete-looking
+def test_files_read_on_the_workers_as_in_one_process(dask_client, tmp_path):
+    rng = np.random.default_rng(7)
+    n = 30_000  # past the rows dask guesses column types from: integers that turn to floats further down
+    frame = pd.DataFrame({"a": rng.integers(0, 1000, n).astype(float), "b": rng.normal(size=n)})
+    frame["c"] = frame["a"] + 100 * rng.normal(size=n)
+    frame.loc[n - 5:, "a"] += 0.5
+    frame.to_csv(tmp_path / "t.csv", index=False, sep=";")  # another separator, as read_table sniffs it
+    np.save(tmp_path / "t.npy", frame.to_numpy())  # read whole, then scattered
+    single = mist.mi_matrix(frame.to_numpy())
+    for source in (tmp_path / "t.csv", str(tmp_path / "t.npy")):
+        table = mist.mi_matrix(source, scheduler=dask_client, progress=False)
+        np.testing.assert_array_equal(table.to_numpy(), single.to_numpy())
+
+
+@pytest.mark.filterwarnings("ignore::mist.InputWarning")
+def test_ties_are_broken_alike_in_one_process_and_on_dask_and_ignore_monotone_maps(dask_client):
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=400)
+    levels = np.round(x + rng.normal(size=400))
+    frame = pd.DataFrame({"x": x, "levels": levels, "noise": rng.normal(size=400)})
+    single = mist.mi_matrix(frame)
+    pd.testing.assert_frame_equal(mist.mi_matrix(frame, scheduler=dask_client, progress=False), single)
+    # the draws come from the rows' ranks: a monotone map of any column keeps them
+    mapped = frame.assign(x=np.exp(x), levels=2 * levels + 1)
+    np.testing.assert_allclose(mist.mi_matrix(mapped).to_numpy(), single.to_numpy(), atol=1e-5)
+    r = mist.estimate(x, levels)
+    assert abs(mist.estimate(np.exp(x), 2 * levels + 1).estimate - r.estimate) < 1e-5
+
+
+def test_write_mi_pairs_leaves_no_file_behind_on_an_error(tmp_path):
+    frame = pd.DataFrame({"a": [1.0, 2.0, np.nan, 4.0], "b": [1.0, 0.0, 1.0, 3.0]})
+    (tmp_path / "old.parquet").write_bytes(b"old")
+    with pytest.raises(MistError, match="non-finite"):
+        mist.write_mi_pairs(frame, tmp_path / "old.parquet")
+    assert (tmp_path / "old.parquet").read_bytes() == b"old" and not list(tmp_path.glob("*.partial"))
+    with pytest.raises(MistError, match="the folder .* does not exist"):
+        mist.write_mi_pairs(frame.fillna(0.0), tmp_path / "nope" / "pairs.parquet")

@@ -19,74 +19,106 @@ from typing import Any
 
 import numpy as np
 
-from mist._validation import as_samples, distinct_counts, exact_in_float32
+from mist._validation import as_samples
 from mist.errors import MistError
-from mist.estimation import row_keys, subsets_in_order, untied
+from mist.estimation import dense_ranks, row_keys, subsets_in_order, tied_columns, untied
 
 #: Columns a block; a task estimates the pairs between two blocks (up to 8,128 pairs).
 BLOCK_COLUMNS = 128
 
 
 def client_for(scheduler: Any):
-    """(client, cluster to close or None) for ``scheduler``: "local" (a LocalCluster of
-    single-threaded worker processes, one per core), a scheduler address, or a Client."""
+    """(client, cluster or None, whether the client is ours to close) for ``scheduler``:
+    "local" (a LocalCluster of single-threaded worker processes, one per core), a scheduler
+    address, or a Client (the caller's, left open)."""
     try:
         from distributed import Client, LocalCluster
     except ImportError as exc:
-        raise MistError("`scheduler` needs dask.distributed: pip install \"dask[distributed]\" "
+        raise MistError("`scheduler` needs dask.distributed: pip install \"dask[dataframe,distributed]\" "
                         "(or pip install mist-mi[dask]).") from exc
     if isinstance(scheduler, Client):
-        return scheduler, None
+        return scheduler, None, False
     if scheduler == "local":
         cluster = LocalCluster(threads_per_worker=1, processes=True, dashboard_address=None)
-        return Client(cluster), cluster
+        try:
+            return Client(cluster), cluster, True
+        except BaseException:
+            cluster.close()
+            raise
     if isinstance(scheduler, str):
-        return Client(scheduler), None
+        return Client(scheduler), None, True
     raise MistError(f"`scheduler` must be \"local\", a scheduler address such as \"tcp://host:8786\", or a "
                     f"distributed.Client; got {scheduler!r}.")
 
 
 def lazy_frame(data: Any):
     """A dask DataFrame for ``data`` when it is one, or a path to a Parquet file (or folder of
-    them) or a CSV file, read lazily; None for anything else (tables held in memory)."""
+    them) or a CSV file, read lazily; None for anything else (tables held in memory, and
+    .npy, .npz and .tsv files, read whole by :func:`mist.io.read_table`)."""
     if isinstance(data, (str, Path)):
         path = Path(data)
         if not path.exists():
             raise MistError(f"data file {str(path)!r} does not exist.")
         suffix = path.suffix.lower()
         if suffix not in (".parquet", ".csv") and not path.is_dir():
-            return None  # .npy, .npz, .tsv: read whole (mist.io.read_table)
+            return None
+        dd = _dask_dataframe()
         try:
-            import dask.dataframe as dd
-        except ImportError as exc:
-            raise MistError("reading a table lazily needs dask's dataframe and pyarrow: pip install "
-                            "\"dask[dataframe,distributed]\" (or pip install mist-mi[dask]).") from exc
-        try:
-            return dd.read_csv(path) if suffix == ".csv" else dd.read_parquet(path)
+            if suffix == ".csv":
+                # as mist.io.read_table reads it: "," unless the header has none and another separator;
+                # every number as float64, so a column of integers that turns to floats further down
+                # does not break the guess dask makes from the first rows
+                with open(path) as f:
+                    header = f.readline()
+                sep = "," if "," in header else next((c for c in ";\t|" if c in header), ",")
+                return dd.read_csv(path, sep=sep, assume_missing=True)
+            return dd.read_parquet(path)
         except Exception as exc:
             raise MistError(f"could not read {str(path)!r}: {type(exc).__name__}: {exc}") from exc
-    module = type(data).__module__
-    if module.startswith("dask.") and hasattr(data, "columns") and hasattr(data, "dtypes"):
-        return data
-    return None
+    try:
+        import dask.dataframe as dd
+    except ImportError:
+        return None
+    return data if isinstance(data, dd.DataFrame) else None
+
+
+def _dask_dataframe():
+    try:
+        import dask.dataframe as dd
+    except ImportError as exc:
+        raise MistError("reading a table lazily needs dask's dataframe and pyarrow: pip install "
+                        "\"dask[dataframe,distributed]\" (or pip install mist-mi[dask]).") from exc
+    return dd
 
 
 def _prepare_block(raw: Any, first_column: int):
-    """On a worker: a block's values (checked, columns float32 cannot hold exactly replaced by
-    their ranks, as :func:`mist.tables.column_findings` does), each column's distinct values,
-    and the block's part of each row's content key."""
-    values = as_samples(raw, "data")
-    distinct, kept = distinct_counts(values, float32=True)
-    values = exact_in_float32(values, kept)
+    """On a worker: a block's values as :func:`mist.tables.prepared_columns` makes them, each
+    column's distinct values, and the block's part of each row's content key."""
+    from mist.tables import prepared_columns
+
+    values, distinct = prepared_columns(as_samples(raw, "data"))
     return values, distinct, row_keys(values, first_column)
 
 
-def _summary(prepared) -> tuple[np.ndarray, np.ndarray]:
-    return prepared[1], prepared[2]
+def _distinct(prepared) -> np.ndarray:
+    return prepared[1]
+
+
+def _key_part(prepared) -> np.ndarray:
+    return prepared[2]
+
+
+def _rank_key_part(prepared, first_column: int) -> np.ndarray:
+    return row_keys(dense_ranks(prepared[0]), first_column)
+
+
+def _add_keys(*parts: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        return np.sum(parts, axis=0, dtype=np.uint64)
 
 
 def _untie_block(prepared, key: np.ndarray, first_column: int):
-    """On a worker: the block's columns with ties broken by the whole table's row keys, as
+    """On a worker: the block's columns with ties broken by the whole table's rank keys, as
     :func:`mist.tables.column_findings` breaks them, and its part of the new rows' keys."""
     values, distinct, _ = prepared
     values = untied(values, key, distinct, first_column)
@@ -98,7 +130,7 @@ def _pair_task(block_a, block_b, first: np.ndarray, second: np.ndarray, model: s
     """On a worker: the pairs (first[k], second[k]) of the columns of block_a then block_b (None
     for pairs inside block_a); only those estimated at ``min_estimate`` or more come back, with
     their positions k."""
-    from mist.tables import _column_pair_estimates, _PairEstimates
+    from mist.tables import _column_pair_estimates
 
     values, distinct = block_a[0], block_a[1]
     if block_b is not None:
@@ -106,7 +138,7 @@ def _pair_task(block_a, block_b, first: np.ndarray, second: np.ndarray, model: s
     found = _column_pair_estimates(values, first, second, model=model, device="cpu", level=level, distinct=distinct,
                                    subsets=subsets)
     kept = np.arange(len(first)) if min_estimate is None else np.flatnonzero(found.estimate >= min_estimate)
-    return kept, _PairEstimates(*(a[kept] for a in found))
+    return kept, found.take(kept)
 
 
 class DaskTable:
@@ -115,20 +147,24 @@ class DaskTable:
     def __init__(self, data: Any, scheduler: Any, *, block_columns: int = BLOCK_COLUMNS):
         import pandas as pd
 
+        from mist.tables import check_table_shape
+
         frame = lazy_frame(data)
+        self.source = str(data) if isinstance(data, (str, Path)) else None
         if frame is None:
+            if isinstance(data, (str, Path)):
+                from mist.io import read_table
+
+                data = read_table(data)
             frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(as_samples(data, "data"))
-            if not isinstance(data, pd.DataFrame):
-                frame.columns = [str(c) for c in frame.columns]
         else:
             text = [str(c) for c, kind in frame.dtypes.items() if not pd.api.types.is_numeric_dtype(kind)]
             if text:
-                raise MistError(f"`data` has non-numeric columns {text[:10]}; pass a table of numbers only "
-                                "(select the columns to compare first).")
+                raise MistError(f"`data` has non-numeric columns {text[:10]}; pass a table of numbers only (select "
+                                "the columns to compare first: `mist matrix --columns`, or data[[...]]).")
         self.names = [str(c) for c in frame.columns]
-        if len(self.names) < 2:
-            raise MistError(f"`data` needs at least 2 columns to compare, got {len(self.names)}.")
-        self.client, self._cluster = client_for(scheduler)
+        check_table_shape(None, len(self.names))
+        self.client, self._cluster, self._own_client = client_for(scheduler)
         try:
             starts = range(0, len(self.names), block_columns)
             self.blocks = [np.arange(s, min(s + block_columns, len(self.names))) for s in starts]
@@ -139,25 +175,41 @@ class DaskTable:
                 raw = [self.client.compute(frame[[frame.columns[j] for j in cols]]) for cols in self.blocks]
             self.prepared = [self.client.submit(_prepare_block, r, int(cols[0]), pure=False)
                              for r, cols in zip(raw, self.blocks)]
-            self.distinct, self.key = self._summaries()
+            self.distinct = np.concatenate(self._gather([self.client.submit(_distinct, p, pure=False)
+                                                         for p in self.prepared]))
+            self.key = self._key(_key_part)
             self.n = len(self.key)
-            if np.any((self.distinct > 1) & (self.distinct < self.n)):  # ties: broken by the table's row keys
-                key = self.client.scatter(self.key, broadcast=True, hash=False)
+            check_table_shape(self.n, len(self.names))
+            if tied_columns(self.distinct, self.n).any():  # ties: broken as in one process
+                key = self.client.scatter(self._key(_rank_key_part), broadcast=True, hash=False)
                 self.prepared = [self.client.submit(_untie_block, p, key, int(cols[0]), pure=False)
                                  for p, cols in zip(self.prepared, self.blocks)]
-                _, self.key = self._summaries()
+                self.key = self._key(_key_part)
         except BaseException:
             self.close()
             raise
 
-    def _summaries(self) -> tuple[np.ndarray, np.ndarray]:
-        """Each column's distinct values, and each row's key: the sum of the blocks' parts."""
-        summaries = self.client.gather([self.client.submit(_summary, p, pure=False) for p in self.prepared])
-        with np.errstate(over="ignore"):
-            return np.concatenate([d for d, _ in summaries]), np.sum([k for _, k in summaries], axis=0, dtype=np.uint64)
+    def _key(self, part) -> np.ndarray:
+        """Each row's key: the blocks' parts, added on a worker (one array comes back)."""
+        parts = [self.client.submit(part, p, int(cols[0]), pure=False) if part is _rank_key_part
+                 else self.client.submit(part, p, pure=False) for p, cols in zip(self.prepared, self.blocks)]
+        return self._gather(self.client.submit(_add_keys, *parts, pure=False))
+
+    def _gather(self, futures):
+        """The futures' results; a file the workers could not read is named in a MistError."""
+        try:
+            return self.client.gather(futures)
+        except MistError:
+            raise
+        except Exception as exc:
+            if self.source is None:
+                raise
+            raise MistError(f"could not read {self.source!r} on the workers: {type(exc).__name__}: {exc}") from exc
 
     def subsets(self, max_rows: int) -> list[np.ndarray]:
-        """The whole table's row subsets, as :func:`mist.estimation.row_subsets` cuts them."""
+        """The whole table's row subsets, as :func:`mist.estimation.row_subsets` cuts them (a
+        64-bit collision of two unequal rows' keys, which row_subsets resolves by the rows'
+        values, is left to the input order here: about n^2 / 2^65 likely)."""
         return subsets_in_order(np.argsort(self.key, kind="stable"), "subsets", max_rows)
 
     def pairs(self, collect, *, model: str, level: float, max_rows: int, min_estimate: float | None = None,
@@ -198,8 +250,9 @@ class DaskTable:
                 bar.close()
 
     def close(self) -> None:
-        if self._cluster is not None:
+        if self._own_client:
             self.client.close()
+        if self._cluster is not None:
             self._cluster.close()
 
     def __enter__(self):
@@ -213,5 +266,5 @@ def _bar(tasks: int, columns: int):
     from mist.estimation import _ProgressBar
 
     bar = _ProgressBar(tasks)
-    bar.progress.update(bar.task, description=f"{columns} columns, {tasks} blocks")
+    bar.progress.update(bar.task, description=f"{columns} columns: pairs of column blocks")
     return bar

@@ -47,8 +47,9 @@ def prepare_inputs(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray, list[str], b
     (count_x, kept_x), (count_y, kept_y) = distinct_counts(x, float32=True), distinct_counts(y, float32=True)
     counts = (count_x, count_y)  # one sort per side serves the checks below
     x, y = exact_in_float32(x, kept_x), exact_in_float32(y, kept_y)  # the network computes in float32
-    key = row_keys(np.hstack([x, y]))
-    x, y = untied(x, key, count_x), untied(y, key, count_y, first_column=x.shape[1])
+    if tied_columns(np.concatenate([count_x, count_y]), x.shape[0]).any():
+        key = row_keys(dense_ranks(np.hstack([x, y])))
+        x, y = untied(x, key, count_x), untied(y, key, count_y, first_column=x.shape[1])
     # stack levels: the warning -> (drop_constant_columns ->) prepare_inputs -> _estimate_batch -> estimate -> user
     x, y, dropped = drop_constant_columns(x, y, stacklevel=5, constant=tuple(np.flatnonzero(c == 1) for c in counts))
     found = [Finding("constant-columns", dropped)] if dropped else []
@@ -111,16 +112,25 @@ def _mix64(z: np.ndarray) -> np.ndarray:
     return z ^ (z >> np.uint64(31))
 
 
+def tied_columns(distinct: np.ndarray, rows: int) -> np.ndarray:
+    """Which columns, given their numbers of distinct values, have ties to break (constant
+    columns have nothing to break: they carry no information)."""
+    return (distinct > 1) & (distinct < rows)
+
+
 def untied(values: np.ndarray, key: np.ndarray, distinct: np.ndarray, first_column: int = 0) -> np.ndarray:
     """``values`` with each column that has ties (``distinct``: its number of distinct values,
     between 2 and n - 1) replaced by its ranks 0..n-1, ties broken by a hash of each row's
-    content (``key``, :func:`row_keys`) and the column's position (the first at
+    content (``key``: :func:`row_keys` of the table's :func:`dense_ranks`, so a monotone map of
+    any column leaves the draw as it is) and the column's position (the first at
     ``first_column``). This is dequantisation, Y -> Y + U with U uniform and independent of
     everything: Y + U determines Y and U, so the MI is kept exactly, and the model reads the
     continuous columns it was trained on (with ties ranked by averaging, an independent pair of
     a normal and a 7-level column got 3-4 nats). Rows equal in every column tie on in every
-    column alike, so which of them gets which rank does not matter."""
-    tied = np.flatnonzero((distinct > 1) & (distinct < values.shape[0]))
+    column alike, so which of them gets which rank does not matter. The draw is one of many
+    equally good ones: swapping x and y, reordering columns or adding columns to a table draws
+    anew, and the estimate moves within its sampling noise."""
+    tied = np.flatnonzero(tied_columns(distinct, values.shape[0]))
     if not tied.size:
         return values
     values = np.array(values, dtype=np.float64)
@@ -130,6 +140,17 @@ def untied(values: np.ndarray, key: np.ndarray, distinct: np.ndarray, first_colu
         ranks[np.lexsort((draw, values[:, j]))] = np.arange(values.shape[0])
         values[:, j] = ranks
     return values
+
+
+def dense_ranks(values: np.ndarray) -> np.ndarray:
+    """Each column's values as 0, 1, 2, ... in increasing order, equal values equal (uint64)."""
+    order = np.argsort(values, axis=0)
+    ordered = np.take_along_axis(values, order, axis=0)
+    steps = np.zeros(values.shape, dtype=np.uint64)
+    steps[1:] = np.cumsum(ordered[1:] != ordered[:-1], axis=0)
+    ranks = np.empty_like(steps)
+    np.put_along_axis(ranks, order, steps, axis=0)
+    return ranks
 
 
 _UNTIE = np.uint64(0x5851F42D4C957F2D)  # the tie-breaking draws differ from the keys' own column hashes

@@ -19,7 +19,8 @@ import numpy as np
 
 from mist._validation import MIN_SAMPLES, as_samples, check_level, check_xy, column_names, distinct_counts, exact_in_float32
 from mist.errors import Finding, MistError, MistWarning
-from mist.estimation import DISCRETE_SHARE, KSG, estimate_many, interval_taus, row_keys, row_subsets, untied
+from mist.estimation import (DISCRETE_SHARE, KSG, dense_ranks, estimate_many, interval_taus, row_keys, row_subsets,
+                             tied_columns, untied)
 from mist.range_checks import (CHECK_TAU, HIGH_MI_MIN_ROWS, HIGH_MI_Z, beyond_range, max_rows,
                                pair_correlation_bounds, training_range)
 from mist.result import unit_scale
@@ -39,6 +40,14 @@ class _PairEstimates(NamedTuple):
         """The lower bound of the pairs the high-MI check flags, NaN elsewhere."""
         return np.where(self.beyond, self.lower_bound, np.nan)
 
+    def take(self, rows) -> "_PairEstimates":
+        """The figures of the pairs ``rows`` (positions or a boolean mask)."""
+        return _PairEstimates(*(a[rows] for a in self))
+
+    @staticmethod
+    def empty() -> "_PairEstimates":
+        return _PairEstimates(*(np.zeros(0) for _ in range(5)), np.zeros(0, dtype=bool))
+
 
 def column_findings(values: np.ndarray, names: list[str], stacklevel: int) -> tuple[np.ndarray, np.ndarray, list]:
     """A table's constant and discrete-looking columns, as :func:`mist.estimation.prepare_inputs`
@@ -48,10 +57,27 @@ def column_findings(values: np.ndarray, names: list[str], stacklevel: int) -> tu
     (:func:`exact_in_float32`) and those with ties by their ranks with ties broken by each row's
     content (:func:`mist.estimation.untied`), each column's number of distinct values (M,), and
     the findings."""
-    distinct, kept = distinct_counts(values, float32=True)
-    values = exact_in_float32(values, kept)
-    values = untied(values, row_keys(values), distinct)
+    values, distinct = prepared_columns(values)
+    if tied_columns(distinct, values.shape[0]).any():
+        values = untied(values, row_keys(dense_ranks(values)), distinct)
     return values, distinct, column_report(distinct, names, values.shape[0], stacklevel + 1)
+
+
+def prepared_columns(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A checked table's columns as the engine reads them, those float32 cannot hold exactly
+    replaced by their ranks (:func:`exact_in_float32`), and each column's number of distinct
+    values (M,); in one process for the whole table, on Dask for each block of columns."""
+    distinct, kept = distinct_counts(values, float32=True)
+    return exact_in_float32(values, kept), distinct
+
+
+def check_table_shape(rows: int | None, columns: int) -> None:
+    """A table needs 2 columns to compare and (``rows``, where known) enough rows."""
+    if columns < 2:
+        raise MistError(f"`data` needs at least 2 columns to compare, got {columns}.")
+    if rows is not None and rows < MIN_SAMPLES:
+        raise MistError(f"at least {MIN_SAMPLES} samples are needed to estimate mutual information, got {rows} "
+                        "row(s).")
 
 
 def column_report(distinct: np.ndarray, names: list[str], rows: int, stacklevel: int) -> list:
@@ -174,25 +200,25 @@ class _PairCollector:
     def __init__(self, *, min_estimate: float | None = None, top_k: int | None = None, writer=None):
         self.min_estimate, self.top_k, self.writer = min_estimate, top_k, writer
         self.first, self.second = np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp)
-        self.found = _PairEstimates(*(np.zeros(0) for _ in range(5)), np.zeros(0, dtype=bool))
+        self.found = _PairEstimates.empty()
         self.count = 0  # pairs handed to the writer
         self.names: list[str] = []  # the table's columns, set before the first pairs arrive
 
     def __call__(self, first: np.ndarray, second: np.ndarray, found: _PairEstimates) -> None:
         if self.min_estimate is not None:
             keep = found.estimate >= self.min_estimate
-            first, second, found = first[keep], second[keep], _PairEstimates(*(a[keep] for a in found))
+            first, second, found = first[keep], second[keep], found.take(keep)
         if self.writer is not None and self.top_k is None:
             self.writer.write(self.names, first, second, found)
             self.count += len(first)
             keep = found.beyond
-            first, second, found = first[keep], second[keep], _PairEstimates(*(a[keep] for a in found))
+            first, second, found = first[keep], second[keep], found.take(keep)
         self.first, self.second = np.concatenate([self.first, first]), np.concatenate([self.second, second])
         self.found = _PairEstimates(*(np.concatenate(pair) for pair in zip(self.found, found)))
         if self.top_k is not None:
             keep = _top_k_of_columns(self.first, self.second, self.found.estimate, self.top_k)
             self.first, self.second = self.first[keep], self.second[keep]
-            self.found = _PairEstimates(*(a[keep] for a in self.found))
+            self.found = self.found.take(keep)
 
     def finish(self) -> tuple[np.ndarray, np.ndarray, _PairEstimates]:
         """The pairs kept, in the order of the table's pairs (first, then second column)."""
@@ -200,7 +226,7 @@ class _PairCollector:
             self.writer.write(self.names, self.first, self.second, self.found)
             self.count = len(self.first)
         order = np.lexsort((self.second, self.first))
-        return self.first[order], self.second[order], _PairEstimates(*(a[order] for a in self.found))
+        return self.first[order], self.second[order], self.found.take(order)
 
 
 def _top_k_of_columns(first: np.ndarray, second: np.ndarray, estimate: np.ndarray, k: int) -> np.ndarray:
@@ -225,13 +251,14 @@ def _table_pairs(data: Any, collect: _PairCollector, *, model: str, device: str 
         from mist.model.numpy_forward import NumpyForward
         from mist.weights import load_predictor
 
+        if device not in (None, "cpu"):
+            raise MistError(f"`device` {device!r} with `scheduler`: the workers run the NumPy engine on their CPUs; "
+                            "drop one of the two.")
         engine = None if model == KSG else load_predictor(model, "cpu")
         if not isinstance(engine, NumpyForward):
-            raise MistError(f"`scheduler` runs the NumPy engine of a statistics-only model; {model!r} is not one.")
+            raise MistError(f"`scheduler` runs the NumPy engine of a statistics-only model; {model!r} is not one: use "
+                            "model=\"default\" (or another shipped statistics-only model), or drop `scheduler`.")
         with DaskTable(data, scheduler, block_columns=block_columns or BLOCK_COLUMNS) as table:
-            if table.n < MIN_SAMPLES:
-                raise MistError(f"at least {MIN_SAMPLES} samples are needed to estimate mutual information, "
-                                f"got {table.n} row(s).")
             found_columns = column_report(table.distinct, table.names, table.n, stacklevel=4)
             collect.names = table.names
             table.pairs(collect, model=model, level=level, max_rows=max_rows(engine.card),
@@ -245,11 +272,8 @@ def _table_pairs(data: Any, collect: _PairCollector, *, model: str, device: str 
         data = read_table(data)
     frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(as_samples(data, "data"))
     values = as_samples(frame, "data")
-    d = values.shape[1]
-    if d < 2:
-        raise MistError(f"`data` needs at least 2 columns to compare, got {d}.")
-    first, second = np.triu_indices(d, k=1)
-    check_xy(values[:, :1], values[:, 1:])  # enough rows
+    check_table_shape(*values.shape)
+    first, second = np.triu_indices(values.shape[1], k=1)
     names = [str(c) for c in frame.columns]
     values, distinct, found_columns = column_findings(values, names, stacklevel=4)  # its line, here, mi_matrix, the user
     collect.names = names
@@ -366,27 +390,37 @@ def write_mi_pairs(data: Any, path: str | Path, *, level: float = 0.9, model: st
                    min_estimate: float | None = None, top_k: int | None = None,
                    progress: bool | None = None) -> WrittenPairs:
     """:func:`mi_pairs`' rows written to the Parquet file ``path`` as they are estimated, for
-    tables whose pairs are too many to hold: with ``min_estimate`` (and no ``top_k``) each block
-    of pairs is written as its task finishes and only the pairs the high-MI check flags stay in
-    memory; with ``top_k`` the kept pairs (at most columns x top_k) are written at the end. Rows
-    are in the order the tasks finish, not sorted. The file's metadata holds the unit, the level
-    and the model (``pyarrow.parquet.read_schema(path).metadata``).
+    tables whose pairs are too many to hold: without ``top_k`` each block of pairs (those at
+    ``min_estimate`` or more, where given) is written as its task finishes and only the pairs
+    the high-MI check flags stay in memory; with ``top_k`` the kept pairs (at most columns x
+    top_k) are written at the end. Rows are in the order the tasks finish, not sorted. The
+    file's metadata holds the unit, the level and the model
+    (``pyarrow.parquet.read_schema(path).metadata``). The rows go to ``path`` + ".partial",
+    renamed to ``path`` once all are written (removed on an error), so ``path`` is either
+    complete or untouched.
     """
     level = check_level(level)
     scale, unit = unit_scale(base)
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise MistError(f"`path`: the folder {str(path.parent)!r} does not exist; create it first.")
     name = _model_name(model, device)
-    writer = _ParquetPairs(path, scale, {"unit": unit, "level": str(level), "model": name})
+    partial = path.with_name(path.name + ".partial")
+    writer = _ParquetPairs(partial, scale, {"unit": unit, "level": str(level), "model": name})
     collect = _PairCollector(min_estimate=_nats(min_estimate, scale), top_k=_check_top_k(top_k), writer=writer)
-    names = None
     try:
         names, findings = _table_pairs(data, collect, model=model, device=device, level=level, scheduler=scheduler,
                                        progress=progress)
         first, second, found = collect.finish()
-    finally:
         writer.close(names)
+        partial.replace(path)
+    except BaseException:
+        writer.close(None)
+        partial.unlink(missing_ok=True)
+        raise
     _, flagged = beyond_range_findings(names, list(zip(first, second)), found.estimate, found.flagged(), scale, unit,
                                        f". Their rows are marked in {str(path)!r}", stacklevel=3)
-    return WrittenPairs(Path(path), collect.count, unit, level, name, tuple(findings + flagged))
+    return WrittenPairs(path, collect.count, unit, level, name, tuple(findings + flagged))
 
 
 write_mi_pairs.__doc__ += DASK_NOTE
@@ -402,6 +436,7 @@ class _ParquetPairs:
             raise MistError("writing Parquet needs pyarrow: pip install pyarrow (or pip install mist-mi[parquet]).") from exc
         self.path, self.scale, self.metadata = Path(path), scale, metadata
         self._writer = None
+        self._closed = False
 
     def write(self, names: list[str], first: np.ndarray, second: np.ndarray, found: _PairEstimates) -> None:
         import pyarrow as pa
@@ -415,12 +450,15 @@ class _ParquetPairs:
         self._writer.write_table(pa.table(_pair_columns(names, first, second, found, self.scale), schema=schema))
 
     def close(self, names: list[str] | None) -> None:
-        """Close the file; with ``names`` (the table was read), an empty one where no pair was kept."""
+        """Close the file (a second call does nothing); with ``names`` (the table was read), an
+        empty one where no pair was kept."""
+        if self._closed:
+            return
         if self._writer is None and names is not None:
-            self.write(names, np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp),
-                       _PairEstimates(*(np.zeros(0) for _ in range(5)), np.zeros(0, dtype=bool)))
+            self.write(names, np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp), _PairEstimates.empty())
         if self._writer is not None:
             self._writer.close()
+        self._closed = True
 
 
 def _pair_columns(names, first, second, found: _PairEstimates, scale: float) -> dict:

@@ -95,6 +95,9 @@ def test_datasets_budget_stops_runs_of_different_models_at_the_same_data(tmp_pat
         seen.append(train(cfg, tmp_path / str(width), device="cpu", progress=False).summary["datasets"])
     # the stream does not depend on the model: both stop at the first batch past the budget
     assert seen[0] == seen[1] and 100 <= seen[0] < 100 + preset("smoke").stream.max_batch
+    cfg.datasets = 0
+    with pytest.raises(MistError, match="`datasets` must be a positive whole number"):
+        train(cfg, tmp_path / "none", device="cpu", progress=False)
 
 
 def test_pinball_loss_values():

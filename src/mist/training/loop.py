@@ -128,6 +128,11 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, resume: str | Path | None = 
     checkpoint folder (model, optimiser, step, RNG); ``init_weights`` starts from a model card's
     weights with a fresh optimiser.
     """
+    if cfg.datasets is not None and (isinstance(cfg.datasets, bool) or not isinstance(cfg.datasets, int)
+                                     or cfg.datasets < 1):
+        from mist.errors import MistError
+
+        raise MistError(f"`datasets` must be a positive whole number of datasets, got {cfg.datasets!r}.")
     rank, world = _distributed()
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     if device.type == "cuda" and world > 1:
@@ -188,7 +193,7 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, resume: str | Path | None = 
     while step < cfg.steps:
         if cfg.time_limit_s is not None and _should_stop(wall_before + time.perf_counter() - start > cfg.time_limit_s, world, device):
             break
-        if cfg.datasets is not None and datasets_seen >= cfg.datasets:
+        if cfg.datasets is not None and datasets_seen >= cfg.datasets:  # the same count on every rank (below)
             break
         elapsed = wall_before + time.perf_counter() - start
         spent = max(elapsed / cfg.time_limit_s if cfg.time_limit_s else 0.0,
@@ -209,7 +214,7 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, resume: str | Path | None = 
         nn.utils.clip_grad_norm_(network.parameters(), cfg.grad_clip)
         optimizer.step()
         step += 1
-        datasets_seen += b * world
+        datasets_seen += b * world if world == 1 or cfg.datasets is None else _all_ranks_sum(b, device)
         window_sets += b * world
         if rank == 0:
             now = time.perf_counter()
@@ -245,6 +250,16 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, resume: str | Path | None = 
         log_file.close()
         save_model(network, out_dir / "model", training_card(cfg, summary, stream))
     return TrainResult(summary, network)
+
+
+def _all_ranks_sum(count: int, device: torch.device) -> int:
+    """``count`` summed over the ranks: each draws its own batch sizes, and a datasets budget
+    must stop them all at the same step, at the same learning rate."""
+    import torch.distributed as dist
+
+    total = torch.tensor([float(count)], device=device)
+    dist.all_reduce(total)
+    return int(total.item())
 
 
 def _should_stop(local: bool, world: int, device: torch.device) -> bool:
