@@ -151,7 +151,9 @@ def evaluate_studies(root: str | Path, grids: dict[str, TestSet], out: Path, plt
                   "repeats, averaged over groups (the paper does not define its columns; its Abs. Bias exceeds the "
                   "square root of its MSE, so it is not this mean). Calibration error: mean |coverage - tau| over "
                   "the 19 quantiles 0.05-0.95 (raw network quantiles, no recalibration).", "",
-                  markdown_table(table8.T), ""]
+                  markdown_table(table8.T.astype(object).apply(
+                      lambda row: row.map(lambda v: f"{int(v):,}") if row.name in ("parameters", "datasets") else row,
+                      axis=1)), ""]
     labels = {f"dim-{d}": "specialised" for d in STUDY_DIMENSIONS} | {"reduced-data": "reduced data", BASE_RUN: "all dimensions"}
     fig_rows = []
     for d in STUDY_DIMENSIONS:
@@ -179,10 +181,12 @@ def evaluate_studies(root: str | Path, grids: dict[str, TestSet], out: Path, plt
         fig.savefig(out / "figure8_dimension_specialisation.png", dpi=100)
         plt.close(fig)
         table = figure8.pivot_table(index=["split", "d"], columns="model", values="mse")
+        table = table[[c for c in order if c in table.columns]]
+        table.index = [f"{split}, d = {d}" for split, d in table.index]
         lines += ["### Figure 8: specialised to one dimension, against all dimensions", "",
                   f"All dimensions: `{BASE_RUN}` ({SIZE_DATASETS:,} datasets); specialised and reduced data: "
                   f"{SPECIALISED_DATASETS:,} datasets each. Grids: the paper's general grids with every dataset at "
                   f"dim_x = dim_y = d ({'quick: 2' if quick else '3'} repeats per family and n).", "",
-                  markdown_table(table.reset_index().set_index(["split", "d"])), "",
+                  markdown_table(table), "",
                   "![](figure8_dimension_specialisation.png)", "(data: figure8_dimension_specialisation.csv)", ""]
     return lines, summary
