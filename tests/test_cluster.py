@@ -18,6 +18,13 @@ def dask_client():
         yield client
 
 
+def small_blocks(monkeypatch):
+    """Blocks of 5 columns: a 12-column table makes three blocks, six tasks."""
+    import mist.cluster
+
+    monkeypatch.setattr(mist.cluster, "BLOCK_COLUMNS", 5)
+
+
 @pytest.fixture(scope="module")
 def wide_frame():
     """1,200 rows (above the model's 1,000, so the shared row subsets matter), 12 columns."""
@@ -34,7 +41,7 @@ def test_dask_gives_the_single_process_matrix_from_memory_and_from_files(dask_cl
 
     import mist.cluster
 
-    monkeypatch.setattr(mist.cluster, "BLOCK_COLUMNS", 5)  # three blocks of columns, six tasks
+    small_blocks(monkeypatch)
     single = mist.mi_matrix(wide_frame)
     wide_frame.to_parquet(tmp_path / "t.parquet")
     wide_frame.to_csv(tmp_path / "t.csv", index=False)
@@ -53,7 +60,7 @@ def test_dask_gives_the_single_process_matrix_from_memory_and_from_files(dask_cl
 def test_top_k_keeps_the_strongest_pairs_of_each_column(dask_client, wide_frame, monkeypatch):
     import mist.cluster
 
-    monkeypatch.setattr(mist.cluster, "BLOCK_COLUMNS", 5)
+    small_blocks(monkeypatch)
     every = mist.mi_pairs(wide_frame)
     # by brute force: a pair is kept if it is among the 2 strongest of x's pairs or of y's (equal
     # estimates, 0 say, ranked by the other column's position)
@@ -75,7 +82,7 @@ def test_write_mi_pairs_writes_parquet_as_the_tasks_finish(dask_client, wide_fra
 
     import mist.cluster
 
-    monkeypatch.setattr(mist.cluster, "BLOCK_COLUMNS", 5)
+    small_blocks(monkeypatch)
     wide_frame.to_parquet(tmp_path / "t.parquet")
     written = mist.write_mi_pairs(tmp_path / "t.parquet", tmp_path / "pairs.parquet", scheduler=dask_client,
                                   min_estimate=0.05, base=2, progress=False)
