@@ -3,6 +3,8 @@
 import subprocess
 import sys
 
+from mist.weights import DEFAULT_MODEL
+
 BLOCK_TORCH = "import sys; sys.modules['torch'] = None\n"  # as if PyTorch were not installed
 
 
@@ -18,7 +20,7 @@ def test_estimates_and_the_command_line_run_without_torch():
                "from mist.cli import app\n"
                "app(['demo'])\n")
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines()[0] == "mist-pairs-2 True (2, 2)" and "exact MI" in done.stdout
+    assert done.stdout.splitlines()[0] == f"{DEFAULT_MODEL} True (2, 2)" and "exact MI" in done.stdout
 
 
 def test_what_needs_torch_raises_a_missing_dependency_error_saying_how_to_install_it():

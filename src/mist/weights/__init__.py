@@ -8,7 +8,7 @@ from pathlib import Path
 from mist.errors import MistError, require_torch
 
 WEIGHTS_DIR = Path(__file__).resolve().parent
-DEFAULT_MODEL = "mist-pairs-2"
+DEFAULT_MODEL = "mist-pairs-3"
 
 
 def available_models() -> list[str]:
