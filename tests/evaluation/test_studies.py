@@ -60,6 +60,7 @@ def test_evaluate_reads_finished_runs_and_lists_the_rest(tmp_path, test_model_ca
     table8 = pd.read_csv(out / "table8_model_size.csv", index_col=0)
     assert set(table8.index) == {BASE_RUN, "size-s"} and (table8["IMD mse"] >= 0).all()
     assert table8["OOMD 90% coverage"].between(0, 1).all() and (table8["ms per estimate (n 500, 32 + 32)"] > 0).all()
+    assert (table8["relations mse"] > 0).all() and table8["relations 90% coverage"].between(0, 1).all()
     figure8 = pd.read_csv(out / "figure8_dimension_specialisation.csv")
     # the specialised model only at its own dimension; the others at every dimension
     assert set(figure8.loc[figure8.model == "specialised", "d"]) == {4}
