@@ -65,13 +65,11 @@ def lazy_frame(data: Any):
         dd = _dask_dataframe()
         try:
             if suffix == ".csv":
-                # as mist.io.read_table reads it: "," unless the header has none and another separator;
+                from mist.io import csv_separator
+
                 # every number as float64, so a column of integers that turns to floats further down
                 # does not break the guess dask makes from the first rows
-                with open(path) as f:
-                    header = f.readline()
-                sep = "," if "," in header else next((c for c in ";\t|" if c in header), ",")
-                return dd.read_csv(path, sep=sep, assume_missing=True)
+                return dd.read_csv(path, sep=csv_separator(path), assume_missing=True)
             return dd.read_parquet(path)
         except Exception as exc:
             raise MistError(f"could not read {str(path)!r}: {type(exc).__name__}: {exc}") from exc
@@ -104,12 +102,10 @@ def _distinct(prepared) -> np.ndarray:
     return prepared[1]
 
 
-def _key_part(prepared) -> np.ndarray:
-    return prepared[2]
-
-
-def _rank_key_part(prepared, first_column: int) -> np.ndarray:
-    return row_keys(dense_ranks(prepared[0]), first_column)
+def _key_part(prepared, first_column: int, ranks: bool) -> np.ndarray:
+    """A block's part of the rows' keys: of its values (computed by :func:`_prepare_block`), or
+    of its columns' dense ranks (what ties are broken by)."""
+    return row_keys(dense_ranks(prepared[0]), first_column) if ranks else prepared[2]
 
 
 def _add_keys(*parts: np.ndarray) -> np.ndarray:
@@ -177,22 +173,23 @@ class DaskTable:
                              for r, cols in zip(raw, self.blocks)]
             self.distinct = np.concatenate(self._gather([self.client.submit(_distinct, p, pure=False)
                                                          for p in self.prepared]))
-            self.key = self._key(_key_part)
+            self.key = self._key()
             self.n = len(self.key)
             check_table_shape(self.n, len(self.names))
             if tied_columns(self.distinct, self.n).any():  # ties: broken as in one process
-                key = self.client.scatter(self._key(_rank_key_part), broadcast=True, hash=False)
+                key = self.client.scatter(self._key(ranks=True), broadcast=True, hash=False)
                 self.prepared = [self.client.submit(_untie_block, p, key, int(cols[0]), pure=False)
                                  for p, cols in zip(self.prepared, self.blocks)]
-                self.key = self._key(_key_part)
+                self.key = self._key()
         except BaseException:
             self.close()
             raise
 
-    def _key(self, part) -> np.ndarray:
-        """Each row's key: the blocks' parts, added on a worker (one array comes back)."""
-        parts = [self.client.submit(part, p, int(cols[0]), pure=False) if part is _rank_key_part
-                 else self.client.submit(part, p, pure=False) for p, cols in zip(self.prepared, self.blocks)]
+    def _key(self, ranks: bool = False) -> np.ndarray:
+        """Each row's key (:func:`_key_part`): the blocks' parts, added on a worker (one array
+        comes back)."""
+        parts = [self.client.submit(_key_part, p, int(cols[0]), ranks, pure=False)
+                 for p, cols in zip(self.prepared, self.blocks)]
         return self._gather(self.client.submit(_add_keys, *parts, pure=False))
 
     def _gather(self, futures):

@@ -102,6 +102,7 @@ def subsets_in_order(order: np.ndarray, large_n: str, max_rows: int) -> list[np.
 
 
 _MIX = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB))
+_UNTIE = np.uint64(0x5851F42D4C957F2D)  # the tie-breaking draws differ from the keys' own column hashes
 
 
 def _mix64(z: np.ndarray) -> np.ndarray:
@@ -151,9 +152,6 @@ def dense_ranks(values: np.ndarray) -> np.ndarray:
     ranks = np.empty_like(steps)
     np.put_along_axis(ranks, order, steps, axis=0)
     return ranks
-
-
-_UNTIE = np.uint64(0x5851F42D4C957F2D)  # the tie-breaking draws differ from the keys' own column hashes
 
 
 def row_keys(rows: np.ndarray, first_column: int = 0) -> np.ndarray:

@@ -27,10 +27,10 @@ def read_table(path: str | Path) -> pd.DataFrame:
     if suffix not in FORMATS:
         raise MistError(f"cannot read {str(path)!r}: unknown extension {suffix!r}; use one of {list(FORMATS)}.")
     try:
-        if suffix in (".csv", ".tsv", ".txt"):
-            frame = pd.read_csv(path, sep=None if suffix != ".csv" else ",", engine="python")
-            if suffix == ".csv" and frame.shape[1] == 1 and any(c in str(frame.columns[0]) for c in ";\t|"):
-                frame = pd.read_csv(path, sep=None, engine="python")  # "a;b": another separator, sniffed
+        if suffix == ".csv":
+            frame = pd.read_csv(path, sep=csv_separator(path), engine="python")
+        elif suffix in (".tsv", ".txt"):
+            frame = pd.read_csv(path, sep=None, engine="python")
         elif suffix == ".parquet":
             frame = pd.read_parquet(path)
         elif suffix == ".npy":
@@ -60,6 +60,22 @@ def read_table(path: str | Path) -> pd.DataFrame:
     if frame.shape[0] == 0 or frame.shape[1] == 0:
         raise MistError(f"data file {str(path)!r} is empty (shape {frame.shape}).")
     return frame
+
+
+def csv_separator(path: str | Path) -> str:
+    """The separator of a CSV file: "," unless its first line holds none but a ;, tab or |
+    ("a;b", as spreadsheets in many locales write CSV), then the one csv.Sniffer finds there.
+    Read once here, so that a file read whole and one read by Dask's workers split alike."""
+    import csv
+
+    with open(path, newline="") as f:
+        header = f.readline()
+    if "," in header or not any(c in header for c in ";\t|"):
+        return ","
+    try:
+        return csv.Sniffer().sniff(header, delimiters=";\t|").delimiter
+    except csv.Error:
+        return ","
 
 
 def _frame_from_array(array: np.ndarray, prefix: str) -> pd.DataFrame:
