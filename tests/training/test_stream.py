@@ -20,6 +20,40 @@ def test_random_orthogonal_is_orthogonal_and_haar(dim):
                                    atol=0.01, rtol=0)
 
 
+def test_random_invertible_spans_the_condition_numbers_asked():
+    from mist.training.stream import random_invertible
+
+    g = torch.Generator().manual_seed(0)
+    a = random_invertible(4000, 4, 100.0, g, "cpu").double()
+    s = torch.linalg.svdvals(a)
+    condition = s[:, 0] / s[:, -1]
+    torch.testing.assert_close(s[:, 0], torch.ones(4000, dtype=torch.float64), atol=1e-5, rtol=0)
+    # the condition number is log-uniform in [1, 100]: log10 of it uniform in [0, 2]
+    log_condition = torch.log10(s[:, 0] / s[:, -1])
+    assert float(log_condition.min()) >= -1e-5 and float(log_condition.max()) <= 2 + 1e-5
+    for q in (0.25, 0.5, 0.75):
+        assert abs(float(torch.quantile(log_condition, q)) - 2 * q) < 0.05
+
+
+def test_invertible_maps_leave_the_mi_of_a_gaussian_unchanged():
+    import numpy as np
+
+    from mist.training.stream import StreamConfig, TrainingStream
+
+    config = StreamConfig(n_range=(20_000, 20_000), dim_range=(3, 3), prob_rotate=1.0, rotate_condition_max=30.0,
+                          cells_per_batch=1, min_batch=1, max_batch=1)
+    stream = TrainingStream(config, seed=2, families=tuple(f for f in stream_families() if f.name == "multi_normal-dense-base"))
+    for _ in range(3):
+        batch = stream.next_batch()
+        x, y = batch.x[0].double().numpy(), batch.y[0].double().numpy()
+        c = np.cov(np.hstack([x, y]).T)
+        logdet = lambda m: np.linalg.slogdet(m)[1]  # noqa: E731
+        mi = 0.5 * (logdet(c[:3, :3]) + logdet(c[3:, 3:]) - logdet(c))
+        assert abs(mi - float(batch.mi[0])) < 0.02 + 0.05 * float(batch.mi[0])
+        # the columns of a side are mixed: some pair correlates, unlike the dense family's own columns
+        assert np.abs(np.corrcoef(x.T) - np.eye(3)).max() > 0.05
+
+
 def test_low_dim_share_draws_few_columns_that_often():
     from mist.training.stream import StreamConfig, TrainingStream
 

@@ -37,6 +37,11 @@ class StreamConfig:
     # share of datasets whose X and Y are each mixed by a random orthogonal map (a bijection per
     # side, so MI is unchanged): dependence that is not aligned with the coordinates
     prob_rotate: float = 0.0
+    # those maps' largest condition number: above 1, a map is Q1 diag(s) Q2 of condition number
+    # log-uniform in [1, rotate_condition_max] (random_invertible), an invertible linear mix of a
+    # side (MI unchanged). Such sides read like a collider's (Y, Z): columns that tell
+    # little about X alone and much together. 1 keeps the maps orthogonal.
+    rotate_condition_max: float = 1.0
     # share of batches drawn past the published priors' strongest dependence: sparse and 2pair
     # strength from wide_strength, additive noise from wide_noise (the other hyperparameters as
     # published). The published recipe bounds every column pair's correlation by 25/26 (strength
@@ -213,9 +218,12 @@ class TrainingStream:
 
     def _rotate_some(self, v: torch.Tensor) -> torch.Tensor:
         """v (B, n, d) @ Q_b for a random share ``prob_rotate`` of the datasets, Q_b Haar-random
-        orthogonal (:func:`random_orthogonal`)."""
+        orthogonal (:func:`random_orthogonal`), or with ``rotate_condition_max`` above 1 an
+        invertible map (:func:`random_invertible`)."""
         b, _, d = v.shape
-        q = random_orthogonal(b, d, self.generator, self.device)
+        cfg = self.config
+        q = random_orthogonal(b, d, self.generator, self.device) if cfg.rotate_condition_max <= 1 else \
+            random_invertible(b, d, cfg.rotate_condition_max, self.generator, self.device)
         chosen = torch.rand(b, generator=self.generator, device=self.device) < self.config.prob_rotate
         eye = torch.eye(d, device=self.device).expand(b, d, d)
         return v @ torch.where(chosen[:, None, None], q, eye).to(v.dtype)
@@ -229,6 +237,19 @@ class TrainingStream:
 
     def set_state(self, state: torch.Tensor) -> None:
         self.generator.set_state(state.cpu() if self.device.type == "cpu" else state)
+
+
+def random_invertible(batch: int, dim: int, condition_max: float, generator: torch.Generator, device) -> torch.Tensor:
+    """``batch`` random invertible matrices Q1 diag(s) Q2 (batch, dim, dim), float32: Q1, Q2
+    Haar-random orthogonal, condition number c log-uniform in [1, ``condition_max``], singular
+    values s_i = c^-u_i with u = 0 and 1 at the ends and uniform in [0, 1] between."""
+    q1 = random_orthogonal(batch, dim, generator, device)
+    q2 = random_orthogonal(batch, dim, generator, device)
+    log_c = torch.rand(batch, 1, generator=generator, device=device) * math.log(condition_max)
+    u = torch.rand(batch, dim, generator=generator, device=device)
+    if dim > 1:
+        u[:, 0], u[:, -1] = 0.0, 1.0
+    return (q1 * torch.exp(-u * log_c)[:, None, :]) @ q2
 
 
 def random_orthogonal(batch: int, dim: int, generator: torch.Generator, device) -> torch.Tensor:
