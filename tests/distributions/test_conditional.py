@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from mist.distributions import gaussian_mi, student_t_correction
-from mist.distributions.conditional import (SPLITS, _mixing, gaussian_cmi, sample_conditional, student_cmi)
+from mist.distributions.conditional import (SPLITS, mixing_matrix, gaussian_cmi, sample_conditional, student_cmi)
 
 
 def _random_covariance(d, rng):
@@ -34,10 +34,10 @@ def test_student_cmi_without_z_is_the_student_mi():
 def test_structures_give_the_dependence_they_name():
     rng = np.random.default_rng(1)
     for _ in range(5):
-        w = _mixing("chain", 2, 3, 2, rng)  # X -> Z -> Y: independent given Z, dependent without it
+        w = mixing_matrix("chain", 2, 3, 2, rng)  # X -> Z -> Y: independent given Z, dependent without it
         s = w @ w.T
         assert abs(gaussian_cmi(s, 2, 3)) < 1e-10 and gaussian_cmi(s[:5, :5], 2, 3) > 1e-3
-        w = _mixing("collider", 2, 3, 2, rng)  # X, Y independent; given Z dependent
+        w = mixing_matrix("collider", 2, 3, 2, rng)  # X, Y independent; given Z dependent
         s = w @ w.T
         assert abs(gaussian_cmi(s[:5, :5], 2, 3)) < 1e-10 and gaussian_cmi(s, 2, 3) > 1e-3
 

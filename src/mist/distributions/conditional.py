@@ -79,7 +79,7 @@ def student_cmi(covariance: np.ndarray, dim_x: int, dim_y: int, df: float) -> fl
     return gaussian_cmi(covariance, dim_x, dim_y) + float(extra)
 
 
-def _mixing(structure: str, dim_x: int, dim_y: int, dim_z: int, rng: np.random.Generator) -> np.ndarray:
+def mixing_matrix(structure: str, dim_x: int, dim_y: int, dim_z: int, rng: np.random.Generator) -> np.ndarray:
     """W (dx + dy + dz, sources): (X, Y, Z) = W g with g standard normal, unit noise per column."""
     d = dim_x + dim_y + dim_z
     x, y, z = slice(0, dim_x), slice(dim_x, dim_x + dim_y), slice(dim_x + dim_y, d)
@@ -126,7 +126,7 @@ def sample_conditional(n: int, dim_x: int, dim_y: int, dim_z: int, rng: np.rando
     base = base or spec["bases"][rng.integers(len(spec["bases"]))]
     structure = structure or spec["structures"][rng.integers(len(spec["structures"]))]
     transform = transform or spec["transforms"][rng.integers(len(spec["transforms"]))]
-    w = _mixing(structure, dim_x, dim_y, dim_z, rng)
+    w = mixing_matrix(structure, dim_x, dim_y, dim_z, rng)
     covariance = w @ w.T
     sample = rng.normal(size=(n, w.shape[1])) @ w.T
     if base == "student":
