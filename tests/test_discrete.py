@@ -41,16 +41,16 @@ def test_two_labels_and_a_copy(labelled):
 def test_an_estimate_above_the_entropy_is_capped_and_warned(labelled, monkeypatch):
     import dataclasses
 
-    import mist.estimation
+    import mist.discrete
 
     x, y = labelled
-    honest = mist.estimation.estimate_many
+    honest = mist.discrete.estimate_many
 
     def inflated(pairs, **options):  # a model that overestimates tenfold
         return [dataclasses.replace(r, estimate=10 * r.estimate, quantile_grid=tuple((t, 10 * v) for t, v in r.quantile_grid))
                 for r in honest(pairs, **options)]
 
-    monkeypatch.setattr(mist.estimation, "estimate_many", inflated)
+    monkeypatch.setattr(mist.discrete, "estimate_many", inflated)
     with pytest.warns(MistWarning, match="exceeds the entropy"):
         r = mist.estimate(x, y, discrete="y", base=2)
     cap = label_entropy(class_codes(y, "y")) / np.log(2)

@@ -223,7 +223,7 @@ def test_matrix_above_the_trained_rows_shares_one_split_of_the_rows():
     assert matrix[0, 1] > 0.25 and matrix[2, 3] < 0.05
 
 
-@pytest.mark.parametrize("module", ["mist", "mist.estimation", "mist.tables", "mist.result", "mist.differentiable", "mist.estimators.ksg",
+@pytest.mark.parametrize("module", ["mist", "mist.api", "mist.tables", "mist.result", "mist.differentiable", "mist.estimators.ksg",
                                     "mist.distributions.families", "mist.distributions.beyond"])
 def test_docstring_examples_print_what_they_say(module):
     """The numbers in the docstrings' examples are the shipped model's: a retrained model or a

@@ -12,7 +12,7 @@ from mist.errors import Finding, InputWarning, MistError, MistWarning, RangeWarn
 __version__ = "0.1.0"
 
 _LAZY = {
-    "estimate": "mist.estimation",
+    "estimate": "mist.api",
     "estimate_many": "mist.estimation",
     "mi_matrix": "mist.tables",
     "mi_pairs": "mist.tables",

@@ -129,14 +129,14 @@ def estimate(
     """
 
     def work():
-        import mist.estimation
+        import mist.api
 
         xs, ys, zs = _load_xyz(data, x, y, z)
         taus = _parse_levels(quantiles, "--quantiles")
         with warnings.catch_warnings():  # each warning is also one of the result's notes, printed below
             warnings.simplefilter("ignore", MistWarning)
-            result = mist.estimation.estimate(xs, ys, zs, model=model, level=level, quantiles=taus,
-                                              base=2 if bits else None)
+            result = mist.api.estimate(xs, ys, zs, model=model, level=level, quantiles=taus,
+                                       base=2 if bits else None)
         _print_result(result, as_json)
 
     _run(work)
@@ -184,7 +184,7 @@ def demo(as_json: bool = typer.Option(False, "--json", help="Print one JSON obje
     def work():
         import importlib.resources as resources
 
-        import mist.estimation
+        import mist.api
         from mist.estimators import KSG
         from mist.io import read_table
 
@@ -192,7 +192,7 @@ def demo(as_json: bool = typer.Option(False, "--json", help="Print one JSON obje
         meta = json.loads((folder / "example.json").read_text())
         frame = read_table(Path(str(folder / "example.csv")))
         xs, ys = frame[meta["x"]], frame[meta["y"]]
-        result = mist.estimation.estimate(xs, ys)
+        result = mist.api.estimate(xs, ys)
         if as_json:
             typer.echo(json.dumps({"mist": result.to_dict(), "ksg": KSG().estimate(xs, ys), "true_mi": meta["true_mi_nats"]}))
             return

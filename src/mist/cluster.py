@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from mist._validation import as_samples
+from mist.column_pairs import check_table_shape, column_pair_estimates, prepared_columns
 from mist.errors import MistError
 from mist.estimation import dense_ranks, row_keys, subsets_in_order, tied_columns, untied
 
@@ -90,9 +91,8 @@ def _dask_dataframe():
 
 
 def _prepare_block(raw: Any, first_column: int):
-    """On a worker: a block's values as :func:`mist.tables.prepared_columns` makes them, each
+    """On a worker: a block's values as :func:`mist.column_pairs.prepared_columns` makes them, each
     column's distinct values, and the block's part of each row's content key."""
-    from mist.tables import prepared_columns
 
     values, distinct = prepared_columns(as_samples(raw, "data"))
     return values, distinct, row_keys(values, first_column)
@@ -115,7 +115,7 @@ def _add_keys(*parts: np.ndarray) -> np.ndarray:
 
 def _untie_block(prepared, key: np.ndarray, first_column: int):
     """On a worker: the block's columns with ties broken by the whole table's rank keys, as
-    :func:`mist.tables.column_findings` breaks them, and its part of the new rows' keys."""
+    :func:`mist.column_pairs.column_findings` breaks them, and its part of the new rows' keys."""
     values, distinct, _ = prepared
     values = untied(values, key, distinct, first_column)
     return values, distinct, row_keys(values, first_column)
@@ -126,12 +126,11 @@ def _pair_task(block_a, block_b, first: np.ndarray, second: np.ndarray, model: s
     """On a worker: the pairs (first[k], second[k]) of the columns of block_a then block_b (None
     for pairs inside block_a); only those estimated at ``min_estimate`` or more come back, with
     their positions k."""
-    from mist.tables import _column_pair_estimates
 
     values, distinct = block_a[0], block_a[1]
     if block_b is not None:
         values, distinct = np.hstack([values, block_b[0]]), np.concatenate([distinct, block_b[1]])
-    found = _column_pair_estimates(values, first, second, model=model, device="cpu", level=level, distinct=distinct,
+    found = column_pair_estimates(values, first, second, model=model, device="cpu", level=level, distinct=distinct,
                                    subsets=subsets)
     kept = np.arange(len(first)) if min_estimate is None else np.flatnonzero(found.estimate >= min_estimate)
     return kept, found.take(kept)
@@ -143,7 +142,6 @@ class DaskTable:
     def __init__(self, data: Any, scheduler: Any, *, block_columns: int = BLOCK_COLUMNS):
         import pandas as pd
 
-        from mist.tables import check_table_shape
 
         frame = lazy_frame(data)
         self.source = str(data) if isinstance(data, (str, Path)) else None

@@ -15,12 +15,14 @@ and quantiles are clipped at 0, and :func:`ci_test` reads the unclipped distribu
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
 from mist._validation import check_level, check_xyz
 from mist.errors import Finding, MistWarning
+from mist.estimation import KSG, estimate_many, interval_taus
 from mist.result import QUANTILE_GRID, MIResult, unit_scale
 
 
@@ -50,10 +52,6 @@ def _chain_rule(x, y, z, *, model: str, device: str | None, large_n: str, stackl
     """The chain rule's estimate and distribution; what the four terms found is warned once per
     kind at ``stacklevel`` (counted from here, as ``warnings.warn`` counts). ``scale``: the
     spread factor (default: the model's fitted one)."""
-    import warnings
-
-    from mist.estimation import estimate_many
-
     x, y, z = check_xyz(x, y, z)
     with warnings.catch_warnings():  # each term's findings are merged below and warned once
         warnings.simplefilter("ignore", MistWarning)
@@ -86,7 +84,6 @@ def _chain_rule(x, y, z, *, model: str, device: str | None, large_n: str, stackl
 def conditional_scale(model: str, device: str | None = None) -> tuple[float, list]:
     """The fitted spread factor of the chain rule for a model (its card's
     ``conditional_calibration``), or 1 with a finding where the model has none (and for KSG)."""
-    from mist.estimation import KSG
     from mist.weights import load_predictor
 
     card = {} if model == KSG else load_predictor(model, device).card
@@ -118,8 +115,6 @@ def conditional_fit_set(count: int = CONDITIONAL_FIT_DATASETS, seed: int = CONDI
 def fit_conditional_scale(model: str, datasets=None, level: float = 0.9) -> dict:
     """The spread factor whose ``level`` interval holds the exact CMI on that share of
     ``datasets`` (default :func:`conditional_fit_set`), for the model card."""
-    import warnings
-
     datasets = conditional_fit_set() if datasets is None else datasets
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MistWarning)
@@ -146,8 +141,6 @@ def estimate_conditional(x: Any, y: Any, z: Any, *, model: str = "default", leve
                          quantiles: Sequence[float] | None = None, base: float | None = None,
                          device: str | None = None, large_n: str = "subsets") -> MIResult:
     """I(X;Y|Z) with an interval: :func:`mist.estimate` with ``z`` (the module's docstring says how)."""
-    from mist.estimation import interval_taus
-
     level = check_level(level)
     scale, unit = unit_scale(base)
     asked = interval_taus(level, quantiles)

@@ -18,7 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from mist.errors import MistError, MistWarning
+from mist._validation import as_samples, check_choice
+from mist.errors import Finding, MistError, MistWarning
+from mist.estimation import estimate_many
+from mist.result import unit_scale
 
 DISCRETE_SIDES = ("x", "y", "both")
 #: Dequantised passes averaged per estimate (each a forward pass of the model).
@@ -98,11 +101,6 @@ def dequantized_sides(codes: list[np.ndarray], continuous: list[np.ndarray]) -> 
 def estimate_with_discrete(x: Any, y: Any, discrete: str, *, stacklevel: int, **options):
     """:func:`mist.estimate` with ``discrete`` naming the discrete side(s): the passes of
     :data:`PASSES` dequantised datasets, averaged into one result."""
-    from mist._validation import as_samples, check_choice
-    from mist.errors import Finding
-    from mist.estimation import estimate_many
-    from mist.result import unit_scale
-
     check_choice(discrete, "discrete", DISCRETE_SIDES)
     sides = {"x": x, "y": y}
     codes = {name: class_codes(value, name) for name, value in sides.items() if discrete in (name, "both")}

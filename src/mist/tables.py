@@ -1,11 +1,10 @@
 """MI between the columns of one table: :func:`mi_matrix`, :func:`mi_pairs` and the
 scikit-learn score function :func:`mutual_info_score`.
 
-Each takes the steps of :func:`mist.estimate` for every pair of columns at once: the table's
-columns are checked once (:func:`column_findings`), each column is ranked once and the pairs'
-statistics come from matrix products (:func:`_column_pair_estimates`; models that need PyTorch,
-and KSG, go through :func:`mist.estimation.estimate_many` instead), then the high-MI check runs
-on every pair (:func:`beyond_range_findings`). What the checks find is warned and, for the two
+Each takes the steps of :func:`mist.estimate` for every pair of columns at once
+(:mod:`mist.column_pairs`: the table's columns checked once, each column ranked once, the pairs'
+statistics from matrix products), in one process or on Dask (:mod:`mist.cluster`), then the
+high-MI check runs on every pair (:func:`beyond_range_findings`). What the checks find is warned and, for the two
 tables, kept in ``table.attrs["findings"]``.
 """
 
@@ -17,156 +16,13 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from mist._validation import MIN_SAMPLES, as_samples, check_level, check_xy, column_names, distinct_counts, exact_in_float32
+from mist._validation import as_samples, check_level, check_xy, column_names
+from mist.column_pairs import (PairEstimates, check_table_shape, column_findings, column_pair_estimates, column_report,
+                                pairs_one_by_one)
 from mist.errors import Finding, MistError, MistWarning
-from mist.estimation import (DISCRETE_SHARE, KSG, dense_ranks, estimate_many, interval_taus, row_keys, row_subsets,
-                             tied_columns, untied)
-from mist.range_checks import (CHECK_TAU, HIGH_MI_MIN_ROWS, HIGH_MI_Z, beyond_range, max_rows,
-                               pair_correlation_bounds, training_range)
+from mist.estimation import KSG
+from mist.range_checks import HIGH_MI_Z, max_rows
 from mist.result import unit_scale
-
-
-class _PairEstimates(NamedTuple):
-    """Per-pair figures of many one-column pairs, in nats, each (P,)."""
-
-    estimate: np.ndarray
-    low: np.ndarray  # the interval's ends at the level asked for
-    high: np.ndarray
-    upper: np.ndarray  # the CHECK_TAU quantile, what the high-MI check compares with
-    lower_bound: np.ndarray  # model-free (MIResult.lower_bound), NaN where there is none
-    beyond: np.ndarray  # bool: flagged by the high-MI check
-
-    def flagged(self) -> np.ndarray:
-        """The lower bound of the pairs the high-MI check flags, NaN elsewhere."""
-        return np.where(self.beyond, self.lower_bound, np.nan)
-
-    def take(self, rows) -> "_PairEstimates":
-        """The figures of the pairs ``rows`` (positions or a boolean mask)."""
-        return _PairEstimates(*(a[rows] for a in self))
-
-    @staticmethod
-    def empty() -> "_PairEstimates":
-        return _PairEstimates(*(np.zeros(0) for _ in range(5)), np.zeros(0, dtype=bool))
-
-
-def column_findings(values: np.ndarray, names: list[str], stacklevel: int) -> tuple[np.ndarray, np.ndarray, list]:
-    """A table's constant and discrete-looking columns, as :func:`mist.estimation.prepare_inputs`
-    finds x's and y's (:func:`column_report`), warned at ``stacklevel`` (as ``warnings.warn``
-    counts it from here).
-    Returns the table, its columns that float32 cannot hold exactly replaced by their ranks
-    (:func:`exact_in_float32`) and those with ties by their ranks with ties broken by each row's
-    content (:func:`mist.estimation.untied`), each column's number of distinct values (M,), and
-    the findings."""
-    values, distinct = prepared_columns(values)
-    if tied_columns(distinct, values.shape[0]).any():
-        values = untied(values, row_keys(dense_ranks(values)), distinct)
-    return values, distinct, column_report(distinct, names, values.shape[0], stacklevel + 1)
-
-
-def prepared_columns(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A checked table's columns as the engine reads them, those float32 cannot hold exactly
-    replaced by their ranks (:func:`exact_in_float32`), and each column's number of distinct
-    values (M,); in one process for the whole table, on Dask for each block of columns."""
-    distinct, kept = distinct_counts(values, float32=True)
-    return exact_in_float32(values, kept), distinct
-
-
-def check_table_shape(rows: int | None, columns: int) -> None:
-    """A table needs 2 columns to compare and (``rows``, where known) enough rows."""
-    if columns < 2:
-        raise MistError(f"`data` needs at least 2 columns to compare, got {columns}.")
-    if rows is not None and rows < MIN_SAMPLES:
-        raise MistError(f"at least {MIN_SAMPLES} samples are needed to estimate mutual information, got {rows} "
-                        "row(s).")
-
-
-def column_report(distinct: np.ndarray, names: list[str], rows: int, stacklevel: int) -> list:
-    """The findings about a table's columns from their numbers of distinct values: constant
-    columns, and columns that look discrete; each kind one finding, warned at ``stacklevel``."""
-    found = []
-    constant = [names[j] for j in np.flatnonzero(distinct == 1)]
-    if constant:
-        found.append(Finding("constant-columns", f"column(s) {constant[:10]} are constant: their MI with any other "
-                                                 "column is 0").warn(stacklevel=stacklevel))
-    tied = np.flatnonzero((distinct > 1) & (distinct < DISCRETE_SHARE * rows))
-    if tied.size:
-        listed = ", ".join(f"{names[j]} ({distinct[j]})" for j in tied[:10])
-        found.append(Finding("discrete", f"column(s) look discrete (distinct values in {rows} rows): "
-                                         f"{listed}. Their ties are broken by each row's content, which keeps the MI "
-                                         "of a discrete column exactly (dequantisation) but adds variance; for class "
-                                         "labels, whose codes' order means nothing, use mist.estimate(..., "
-                                         "discrete=...) or mutual_info_score(..., discrete_target=True)"
-                             ).warn(stacklevel=stacklevel))
-    return found
-
-
-def _column_pair_estimates(values: np.ndarray, first, second, *, model: str, device: str | None, level: float,
-                           distinct: np.ndarray, subsets: list | None = None) -> _PairEstimates | None:
-    """The figures of the one-column pairs (values[:, first[k]], values[:, second[k]]) of one
-    validated table, through the engine's pair path (each column ranked once, the pairs'
-    statistics from matrix products: 4-6x faster than estimate_many over the pairs); None where
-    that path does not apply (KSG, or a model or device that needs PyTorch). Above the model's
-    trained rows the table's rows are split once into order-independent subsets, shared by all
-    pairs, and the estimates averaged (:func:`estimate` splits each pair's rows its own way, so
-    the two differ by the subsets' sampling noise there). Pairs with a constant column get 0,
-    as in :func:`estimate`. ``distinct``: each column's number of distinct values
-    (:func:`column_findings`); ``subsets``: the table's row subsets, where the caller has them
-    (the Dask path: every block of columns must share the whole table's)."""
-    from mist.model.calibration import combine_subset_quantiles, shared_fraction
-    from mist.model.numpy_forward import NumpyForward
-    from mist.weights import load_predictor
-
-    if model == KSG:
-        return None
-    engine = load_predictor(model, device)
-    if not isinstance(engine, NumpyForward):
-        return None
-    first, second = np.asarray(first, dtype=np.intp), np.asarray(second, dtype=np.intp)
-    varying = distinct > 1
-    live = varying[first] & varying[second]
-    zeros, missing = np.zeros(len(first)), np.full(len(first), np.nan)
-    found = _PairEstimates(zeros, zeros.copy(), zeros.copy(), zeros.copy(), missing, np.zeros(len(first), dtype=bool))
-    if not live.any():
-        return found
-    if subsets is None:
-        subsets = row_subsets(values, values[:, :0], max_rows=max_rows(engine.card))
-    taus = interval_taus(level, None) + [CHECK_TAU]
-    means, quants, r2s = [], [], []
-    for rows in subsets:
-        pass_taus = taus if engine.tau_map is None else engine.tau_map(taus, len(rows), 1, 1).tolist()
-        mean, quant, r2 = engine.pairs(values[rows], first[live], second[live], pass_taus, with_pair_r2=True)
-        means.append(mean)
-        quants.append(quant)
-        r2s.append(r2)
-    found.estimate[live] = np.maximum(np.mean(means, axis=0), 0.0)
-    quant = np.maximum(combine_subset_quantiles(np.stack(quants), 1, shared_fraction(engine.card)), 0.0)
-    found.low[live], found.high[live], found.upper[live] = quant[:, 0], quant[:, 2], quant[:, -1]
-    if values.shape[0] >= HIGH_MI_MIN_ROWS:
-        pairs = int(live.sum())
-        rows = np.repeat([len(subset) for subset in subsets], pairs)
-        _, r_low, floor, _ = pair_correlation_bounds(np.concatenate(r2s), rows,
-                                                      np.tile(np.arange(pairs), len(subsets)), pairs)
-        continuous = distinct >= DISCRETE_SHARE * values.shape[0]  # the bound assumes continuous marginals
-        continuous = continuous[first[live]] & continuous[second[live]]
-        found.lower_bound[live] = np.where(continuous, floor, np.nan)
-        found.beyond[live] = continuous & beyond_range(r_low, floor, found.upper[live], training_range(engine.card)[2])
-    return found
-
-
-def _estimate_pairs(pairs, *, model: str, device: str | None, level: float = 0.9) -> _PairEstimates:
-    """:func:`_column_pair_estimates`' figures through :func:`estimate_many` (one pass per pair,
-    its per-pair warnings silenced): the path for KSG and the models the pair path does not serve."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", MistWarning)
-        results = estimate_many(pairs, model=model, device=device, level=level, quantiles=[CHECK_TAU])
-
-    def column(values) -> np.ndarray:
-        return np.array([np.nan if v is None else v for v in values], dtype=float)
-
-    return _PairEstimates(
-        column(r.estimate for r in results), column(r.low for r in results), column(r.high for r in results),
-        column(r.quantiles[CHECK_TAU] for r in results), column(r.lower_bound for r in results),
-        np.array([any(f.kind == "beyond-range" for f in r.findings) for r in results], dtype=bool))
 
 
 def beyond_range_findings(names: list[str], pairs: list[tuple[int, int]], estimates, flagged, scale: float,
@@ -200,11 +56,11 @@ class _PairCollector:
     def __init__(self, *, min_estimate: float | None = None, top_k: int | None = None, writer=None):
         self.min_estimate, self.top_k, self.writer = min_estimate, top_k, writer
         self.first, self.second = np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp)
-        self.found = _PairEstimates.empty()
+        self.found = PairEstimates.empty()
         self.count = 0  # pairs handed to the writer
         self.names: list[str] = []  # the table's columns, set before the first pairs arrive
 
-    def __call__(self, first: np.ndarray, second: np.ndarray, found: _PairEstimates) -> None:
+    def __call__(self, first: np.ndarray, second: np.ndarray, found: PairEstimates) -> None:
         if self.min_estimate is not None:
             keep = found.estimate >= self.min_estimate
             first, second, found = first[keep], second[keep], found.take(keep)
@@ -214,13 +70,13 @@ class _PairCollector:
             keep = found.beyond
             first, second, found = first[keep], second[keep], found.take(keep)
         self.first, self.second = np.concatenate([self.first, first]), np.concatenate([self.second, second])
-        self.found = _PairEstimates(*(np.concatenate(pair) for pair in zip(self.found, found)))
+        self.found = PairEstimates(*(np.concatenate(pair) for pair in zip(self.found, found)))
         if self.top_k is not None:
             keep = _top_k_of_columns(self.first, self.second, self.found.estimate, self.top_k)
             self.first, self.second = self.first[keep], self.second[keep]
             self.found = self.found.take(keep)
 
-    def finish(self) -> tuple[np.ndarray, np.ndarray, _PairEstimates]:
+    def finish(self) -> tuple[np.ndarray, np.ndarray, PairEstimates]:
         """The pairs kept, in the order of the table's pairs (first, then second column)."""
         if self.writer is not None and self.top_k is not None:
             self.writer.write(self.names, self.first, self.second, self.found)
@@ -277,9 +133,9 @@ def _table_pairs(data: Any, collect: _PairCollector, *, model: str, device: str 
     names = [str(c) for c in frame.columns]
     values, distinct, found_columns = column_findings(values, names, stacklevel=4)  # its line, here, mi_matrix, the user
     collect.names = names
-    found = _column_pair_estimates(values, first, second, model=model, device=device, level=level, distinct=distinct)
+    found = column_pair_estimates(values, first, second, model=model, device=device, level=level, distinct=distinct)
     if found is None:
-        found = _estimate_pairs([(values[:, i], values[:, j]) for i, j in zip(first, second)], model=model,
+        found = pairs_one_by_one([(values[:, i], values[:, j]) for i, j in zip(first, second)], model=model,
                                 device=device, level=level)
     collect(first, second, found)
     return names, found_columns
@@ -301,7 +157,7 @@ def mi_matrix(data: Any, *, model: str = "default", base: float | None = None, d
 
     The diagonal is left as NaN (the MI of a continuous variable with itself is infinite).
     :func:`mi_pairs` gives the same estimates with their intervals, one row per pair.
-    Pairs that correlate beyond the model's training data (the high-MI check of :func:`estimate`)
+    Pairs that correlate beyond the model's training data (the high-MI check of :func:`mist.estimate`)
     are named in a warning and, with their model-free lower bounds, in
     ``table.attrs["beyond_range"]``. ``attrs`` also holds the ``unit``, the ``model`` and the
     ``findings`` (each a ``Finding(kind, message)``, as :attr:`MIResult.findings`; each was warned).
@@ -334,7 +190,7 @@ def mi_pairs(data: Any, *, level: float = 0.9, model: str = "default", base: flo
     ``x`` and ``y`` (the two column names), ``estimate``, ``low`` and ``high`` (the interval at
     ``level``), ``lower_bound`` (model-free, as :attr:`MIResult.lower_bound`; NaN below 20 rows
     or where a column looks discrete) and ``beyond_range`` (True where the high-MI check of
-    :func:`estimate` flags the pair: its estimate is likely too low). ``attrs`` holds the
+    :func:`mist.estimate` flags the pair: its estimate is likely too low). ``attrs`` holds the
     ``unit``, ``level``, ``model`` and ``findings`` (as :func:`mi_matrix`'s); flagged pairs are also
     named in a warning. ``min_estimate`` (in the result's unit) keeps only the pairs estimated
     at that or more; ``top_k`` only those among the k strongest of either of their columns. On
@@ -438,7 +294,7 @@ class _ParquetPairs:
         self._writer = None
         self._closed = False
 
-    def write(self, names: list[str], first: np.ndarray, second: np.ndarray, found: _PairEstimates) -> None:
+    def write(self, names: list[str], first: np.ndarray, second: np.ndarray, found: PairEstimates) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -455,13 +311,13 @@ class _ParquetPairs:
         if self._closed:
             return
         if self._writer is None and names is not None:
-            self.write(names, np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp), _PairEstimates.empty())
+            self.write(names, np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp), PairEstimates.empty())
         if self._writer is not None:
             self._writer.close()
         self._closed = True
 
 
-def _pair_columns(names, first, second, found: _PairEstimates, scale: float) -> dict:
+def _pair_columns(names, first, second, found: PairEstimates, scale: float) -> dict:
     """mi_pairs' columns for these pairs, in the unit of ``scale``."""
     return {"x": [names[i] for i in first], "y": [names[j] for j in second], "estimate": found.estimate / scale,
             "low": found.low / scale, "high": found.high / scale, "lower_bound": found.lower_bound / scale,
@@ -493,7 +349,7 @@ def mutual_info_score(X: Any, y: Any, *, discrete_target: bool = False, model: s
     :mod:`mist.discrete` reads a discrete side), so it works in
     ``SelectKBest(mutual_info_score, k=...)`` (``functools.partial`` sets ``discrete_target``).
     Features that correlate with ``y`` beyond the model's training data (the high-MI check of
-    :func:`estimate`) are named in a warning: their scores may be too low, though such features
+    :func:`mist.estimate`) are named in a warning: their scores may be too low, though such features
     rank near the top anyway.
     """
     features = as_samples(X, "X")
@@ -524,10 +380,10 @@ def _feature_scores(X: Any, features: np.ndarray, y: Any, *, model: str) -> np.n
     table, distinct, _ = column_findings(np.hstack([features, target]), names[:p] + target_names, stacklevel=4)
     found = None
     if target.shape[1] == 1:
-        found = _column_pair_estimates(table, np.arange(p), np.full(p, p), model=model, device=None, level=0.9,
+        found = column_pair_estimates(table, np.arange(p), np.full(p, p), model=model, device=None, level=0.9,
                                        distinct=distinct)
     if found is None:
-        found = _estimate_pairs([(features[:, j], target) for j in range(p)], model=model, device=None)
+        found = pairs_one_by_one([(features[:, j], target) for j in range(p)], model=model, device=None)
     beyond_range_findings(names, list(zip(np.arange(p), np.full(p, p))), found.estimate, found.flagged(), 1.0, "nats",
                           "", stacklevel=4)
     return found.estimate
