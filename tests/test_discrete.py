@@ -70,8 +70,6 @@ def test_bad_labels_get_clear_errors(labelled):
         mist.estimate(x, y, discrete="z")
     with pytest.raises(MistError, match="same number of samples"):
         mist.estimate(x, y[:10], discrete="y")
-    with pytest.raises(MistError, match="not supported yet"):
-        mist.estimate(x, y, x, discrete="y")
 
 
 def test_mutual_info_score_with_a_discrete_target(labelled):
