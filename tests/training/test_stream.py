@@ -113,3 +113,30 @@ def stream_families():
     from mist.distributions import get_split
 
     return get_split("train")
+
+
+def test_discrete_fraction_puts_dequantised_discrete_columns_in_each_batch():
+    import numpy as np
+
+    from mist.training.stream import StreamConfig, TrainingStream
+
+    config = StreamConfig(n_range=(50, 200), dim_range=(1, 4), discrete_fraction=0.25, cells_per_batch=40_000,
+                          min_batch=160, max_batch=160)
+    stream = TrainingStream(config, seed=0)
+    for _ in range(4):
+        batch = stream.next_batch()
+        picked = [i for i, name in enumerate(batch.families) if name == "discrete"]
+        # a share of the batch's size; the families fill what is left in equal parts, rounded down
+        assert abs(len(picked) / len(batch.families) - 0.25) < 0.03
+        for i in picked:  # one side's first column: levels plus uniform noise, 2-10 levels
+            x, y = batch.x[i].double().numpy(), batch.y[i].double().numpy()
+            levels = [len(np.unique(np.floor(side[:, 0]))) for side in (x, y)]
+            assert min(levels) <= 10 and (side_floor_ok(x) or side_floor_ok(y))
+        assert torch.isfinite(batch.mi).all() and (batch.mi >= 0).all()
+
+
+def side_floor_ok(side):
+    import numpy as np
+
+    column = side[:, 0]
+    return bool(np.all(column >= 0) and column.max() < 10 and len(np.unique(np.floor(column))) <= 10)
