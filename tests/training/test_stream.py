@@ -35,25 +35,6 @@ def test_random_invertible_spans_the_condition_numbers_asked():
         assert abs(float(torch.quantile(log_condition, q)) - 2 * q) < 0.05
 
 
-def test_invertible_maps_leave_the_mi_of_a_gaussian_unchanged():
-    import numpy as np
-
-    from mist.training.stream import StreamConfig, TrainingStream
-
-    config = StreamConfig(n_range=(20_000, 20_000), dim_range=(3, 3), prob_rotate=1.0, rotate_condition_max=30.0,
-                          cells_per_batch=1, min_batch=1, max_batch=1)
-    stream = TrainingStream(config, seed=2, families=tuple(f for f in stream_families() if f.name == "multi_normal-dense-base"))
-    for _ in range(3):
-        batch = stream.next_batch()
-        x, y = batch.x[0].double().numpy(), batch.y[0].double().numpy()
-        c = np.cov(np.hstack([x, y]).T)
-        logdet = lambda m: np.linalg.slogdet(m)[1]  # noqa: E731
-        mi = 0.5 * (logdet(c[:3, :3]) + logdet(c[3:, 3:]) - logdet(c))
-        assert abs(mi - float(batch.mi[0])) < 0.02 + 0.05 * float(batch.mi[0])
-        # the columns of a side are mixed: some pair correlates, unlike the dense family's own columns
-        assert np.abs(np.corrcoef(x.T) - np.eye(3)).max() > 0.05
-
-
 def test_low_dim_share_draws_few_columns_that_often():
     from mist.training.stream import StreamConfig, TrainingStream
 
@@ -91,14 +72,16 @@ def test_redundant_columns_fill_the_shape_and_repeat_the_drawn_ones():
     assert len(shapes) > 1  # the drawn shapes vary
 
 
-def test_redundant_columns_leave_the_mi_of_a_gaussian_unchanged():
-    # the MI of the filled-up data, from the sample covariance, matches the drawn MI
+@pytest.mark.parametrize("change", [dict(redundant_share=1.0, redundant_noise=(0.3, 0.3)),
+                                    dict(prob_rotate=1.0, rotate_condition_max=30.0)])
+def test_redundant_columns_and_invertible_maps_leave_the_mi_of_a_gaussian_unchanged(change):
+    # the MI of the changed data, from the sample covariance, matches the drawn MI
     import numpy as np
 
     from mist.training.stream import StreamConfig, TrainingStream
 
-    config = StreamConfig(n_range=(20_000, 20_000), dim_range=(3, 3), redundant_share=1.0,
-                          cells_per_batch=1, min_batch=1, max_batch=1, redundant_noise=(0.3, 0.3))
+    config = StreamConfig(n_range=(20_000, 20_000), dim_range=(3, 3), cells_per_batch=1, min_batch=1, max_batch=1,
+                          **change)
     stream = TrainingStream(config, seed=1, families=tuple(f for f in stream_families() if f.name == "multi_normal-dense-base"))
     for _ in range(3):
         batch = stream.next_batch()
@@ -107,6 +90,8 @@ def test_redundant_columns_leave_the_mi_of_a_gaussian_unchanged():
         logdet = lambda m: np.linalg.slogdet(m)[1]  # noqa: E731
         mi = 0.5 * (logdet(c[:3, :3]) + logdet(c[3:, 3:]) - logdet(c))
         assert abs(mi - float(batch.mi[0])) < 0.02 + 0.05 * float(batch.mi[0])
+        if "prob_rotate" in change:  # the columns of a side are mixed, unlike the dense family's own
+            assert np.abs(np.corrcoef(x.T) - np.eye(3)).max() > 0.05
 
 
 def stream_families():
