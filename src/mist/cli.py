@@ -554,21 +554,24 @@ def export(
 
             from mist.estimation import row_subsets
             from mist.model.calibration import (GRID_TAUS, LARGE_N_PER_VALUE, LARGE_N_SEED, LARGE_N_VALUES, N_EDGES,
-                                                calibration_set, calibration_set_description, fit_calibration,
-                                                fit_shared_fraction, large_n_set, relation_calibration_set,
-                                                subset_quantiles)
+                                                calibration_set, calibration_set_description,
+                                                discrete_calibration_set, fit_calibration, fit_shared_fraction,
+                                                large_n_set, relation_calibration_set, subset_quantiles)
 
             # the calibration data follow the training mix: the paper's families over the trained
-            # sample counts, and as large a share of relations as training had
+            # sample counts, and as large a share of relations and of discrete columns as training had
             stream = meta.get("training", {}).get("config", {}).get("stream", {})
-            n_max, share = int(stream.get("n_range", (10, 500))[1]), float(stream.get("relation_fraction", 0.0))
+            n_max = int(stream.get("n_range", (10, 500))[1])
+            shares = {name: float(stream.get(key, 0.0)) for name, key in
+                      ((relation_calibration_set, "relation_fraction"), (discrete_calibration_set, "discrete_fraction"))}
             grid = calibration_set(n_max=n_max)
             xs, ys, mi, fitted_on = list(grid.xs), list(grid.ys), np.asarray(grid.mi), calibration_set_description(n_max=n_max)
-            if share > 0:
-                count = int(round(len(grid) * share / (1 - share)))
-                rel_xs, rel_ys, rel_mi = relation_calibration_set(count, n_max=n_max)
-                xs, ys, mi = xs + rel_xs, ys + rel_ys, np.concatenate([mi, rel_mi])
-                fitted_on += f", and relation_calibration_set({count}, n_max={n_max})"
+            for make, share in shares.items():
+                if share > 0:
+                    count = int(round(len(grid) * share / (1 - sum(shares.values()))))
+                    more_xs, more_ys, more_mi = make(count, n_max=n_max)
+                    xs, ys, mi = xs + more_xs, ys + more_ys, np.concatenate([mi, more_mi])
+                    fitted_on += f", and {make.__name__}({count}, n_max={n_max})"
             n_edges = N_EDGES if n_max <= 500 else N_EDGES + (600,)
             maps, coverage = fit_calibration(network, xs, ys, mi, n_edges=n_edges)
             meta["tau_calibration"] = dict(

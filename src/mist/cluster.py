@@ -22,7 +22,7 @@ import numpy as np
 from mist._validation import as_samples
 from mist.column_pairs import check_table_shape, column_pair_estimates, prepared_columns
 from mist.errors import MistError
-from mist.estimation import dense_ranks, row_keys, subsets_in_order, tied_columns, untied
+from mist.estimation import _ProgressBar, dense_ranks, row_keys, subsets_in_order, tied_columns, untied
 
 #: Columns a block; a task estimates the pairs between two blocks (up to 8,128 pairs).
 BLOCK_COLUMNS = 128
@@ -93,7 +93,6 @@ def _dask_dataframe():
 def _prepare_block(raw: Any, first_column: int):
     """On a worker: a block's values as :func:`mist.column_pairs.prepared_columns` makes them, each
     column's distinct values, and the block's part of each row's content key."""
-
     values, distinct = prepared_columns(as_samples(raw, "data"))
     return values, distinct, row_keys(values, first_column)
 
@@ -126,12 +125,11 @@ def _pair_task(block_a, block_b, first: np.ndarray, second: np.ndarray, model: s
     """On a worker: the pairs (first[k], second[k]) of the columns of block_a then block_b (None
     for pairs inside block_a); only those estimated at ``min_estimate`` or more come back, with
     their positions k."""
-
     values, distinct = block_a[0], block_a[1]
     if block_b is not None:
         values, distinct = np.hstack([values, block_b[0]]), np.concatenate([distinct, block_b[1]])
     found = column_pair_estimates(values, first, second, model=model, device="cpu", level=level, distinct=distinct,
-                                   subsets=subsets)
+                                  subsets=subsets)
     kept = np.arange(len(first)) if min_estimate is None else np.flatnonzero(found.estimate >= min_estimate)
     return kept, found.take(kept)
 
@@ -141,7 +139,6 @@ class DaskTable:
 
     def __init__(self, data: Any, scheduler: Any, *, block_columns: int = BLOCK_COLUMNS):
         import pandas as pd
-
 
         frame = lazy_frame(data)
         self.source = str(data) if isinstance(data, (str, Path)) else None
@@ -258,8 +255,6 @@ class DaskTable:
 
 
 def _bar(tasks: int, columns: int):
-    from mist.estimation import _ProgressBar
-
     bar = _ProgressBar(tasks)
     bar.progress.update(bar.task, description=f"{columns} columns: pairs of column blocks")
     return bar

@@ -17,10 +17,12 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from mist._validation import as_samples, check_level, check_xy, column_names
+from mist.cluster import BLOCK_COLUMNS, DaskTable
 from mist.column_pairs import (PairEstimates, check_table_shape, column_findings, column_pair_estimates, column_report,
-                                pairs_one_by_one)
+                               pairs_one_by_one)
+from mist.discrete import class_codes, dequantized_sides, label_entropy
 from mist.errors import Finding, MistError, MistWarning
-from mist.estimation import KSG
+from mist.estimation import KSG, _ProgressBar
 from mist.range_checks import HIGH_MI_Z, max_rows
 from mist.result import unit_scale
 
@@ -102,8 +104,6 @@ def _table_pairs(data: Any, collect: _PairCollector, *, model: str, device: str 
     column names and the findings about its columns. On Dask (``scheduler``) the workers drop
     the pairs below the collector's ``min_estimate`` before they travel."""
     if scheduler is not None:
-        from mist.cluster import BLOCK_COLUMNS, DaskTable
-        from mist.estimation import _ProgressBar
         from mist.model.numpy_forward import NumpyForward
         from mist.weights import load_predictor
 
@@ -136,7 +136,7 @@ def _table_pairs(data: Any, collect: _PairCollector, *, model: str, device: str 
     found = column_pair_estimates(values, first, second, model=model, device=device, level=level, distinct=distinct)
     if found is None:
         found = pairs_one_by_one([(values[:, i], values[:, j]) for i, j in zip(first, second)], model=model,
-                                device=device, level=level)
+                                 device=device, level=level)
     collect(first, second, found)
     return names, found_columns
 
@@ -355,8 +355,6 @@ def mutual_info_score(X: Any, y: Any, *, discrete_target: bool = False, model: s
     features = as_samples(X, "X")
     if not discrete_target:
         return _feature_scores(X, features, y, model=model)
-    from mist.discrete import class_codes, dequantized_sides, label_entropy
-
     codes = class_codes(y, "y")
     if len(codes) != features.shape[0]:
         raise MistError(f"`X` and `y` must have the same number of samples (rows), got {features.shape[0]} and "
@@ -381,7 +379,7 @@ def _feature_scores(X: Any, features: np.ndarray, y: Any, *, model: str) -> np.n
     found = None
     if target.shape[1] == 1:
         found = column_pair_estimates(table, np.arange(p), np.full(p, p), model=model, device=None, level=0.9,
-                                       distinct=distinct)
+                                      distinct=distinct)
     if found is None:
         found = pairs_one_by_one([(features[:, j], target) for j in range(p)], model=model, device=None)
     beyond_range_findings(names, list(zip(np.arange(p), np.full(p, p))), found.estimate, found.flagged(), 1.0, "nats",

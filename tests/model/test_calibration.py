@@ -167,12 +167,14 @@ def test_subset_quantiles_are_those_estimate_averages():
         np.testing.assert_allclose(q, predict_many(network, [x[r] for r in rows], [y[r] for r in rows], TAUS)[1])
 
 
-def test_relation_calibration_set_follows_the_training_mix():
-    from mist.model.calibration import relation_calibration_set
+@pytest.mark.parametrize("kind", ["relation", "discrete"])
+def test_relation_and_discrete_calibration_sets_follow_the_training_mix(kind):
+    from mist.model import calibration
 
-    xs, ys, mi = relation_calibration_set(40, n_max=100)
+    make = getattr(calibration, f"{kind}_calibration_set")
+    xs, ys, mi = make(40, n_max=100)
     assert len(xs) == len(ys) == len(mi) == 40 and np.isfinite(mi).all() and (mi >= 0).all()
     assert {x.shape[0] for x in xs} == set(np.linspace(10, 100, 20).astype(int))
     assert max(x.shape[1] for x in xs) <= 32 and max(y.shape[1] for y in ys) <= 32
-    again = relation_calibration_set(40, n_max=100)  # seeded: the same datasets
+    again = make(40, n_max=100)  # seeded: the same datasets
     assert all(np.array_equal(a, b) for a, b in zip(xs, again[0])) and np.array_equal(mi, again[2])

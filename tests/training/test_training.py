@@ -182,7 +182,7 @@ def test_two_process_ddp_keeps_parameters_identical(tmp_path):
 def test_training_writes_a_loadable_model_card_and_export(tmp_path):
     from typer.testing import CliRunner
 
-    import mist.estimation
+    import mist
     from mist.cli import app
 
     cfg = preset("smoke")
@@ -192,7 +192,7 @@ def test_training_writes_a_loadable_model_card_and_export(tmp_path):
                                       "--name", "smoke-model", "--note", "test"])
     assert result.exit_code == 0, result.output
     with pytest.warns(mist.MistWarning, match="same ranks"):  # y is a monotone function of x
-        r = mist.api.estimate(np.arange(30.0), np.arange(30.0) ** 2, model=str(tmp_path / "ship" / "m.json"))
+        r = mist.estimate(np.arange(30.0), np.arange(30.0) ** 2, model=str(tmp_path / "ship" / "m.json"))
     assert r.model == "smoke-model"
     import json
 

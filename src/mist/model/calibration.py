@@ -174,29 +174,43 @@ def calibration_set_description(seeds: tuple[int, ...] = CALIBRATION_SEEDS, repe
     return f"paper_grid('train', seed=s, repeats={repeats}, n = 20 values in 10..{n_max}) for s in {list(seeds)}"
 
 
-#: Seed of the relation datasets a model trained on relations is also calibrated on (used nowhere else).
+#: Seeds of the relation and discrete-column datasets a model trained on them is also calibrated
+#: on (used nowhere else).
 RELATION_CALIBRATION_SEED = 31400
+DISCRETE_CALIBRATION_SEED = 31500
+
+
+def _stream_shapes(count: int, n_max: int, rng: np.random.Generator):
+    """``count`` (n, dim_x, dim_y): n at 20 values from 10 to ``n_max`` in turn, dim_x uniform in
+    1..32, dim_y equal half the time and uniform in 1..32 otherwise, as the training stream draws them."""
+    n_values = np.linspace(10, n_max, 20).astype(int)
+    for i in range(count):
+        dim_x = int(rng.integers(1, 33))
+        yield int(n_values[i % 20]), dim_x, dim_x if rng.random() < 0.5 else int(rng.integers(1, 33))
 
 
 def relation_calibration_set(count: int, n_max: int = 1000, seed: int = RELATION_CALIBRATION_SEED):
     """(xs, ys, mi) of ``count`` fresh datasets of the training relations
     (:mod:`mist.distributions.relations`, split "train", functions from a bank of their own
-    seed): n at 20 values from 10 to ``n_max``, dim_x uniform in 1..32, dim_y equal half the time
-    and uniform in 1..32 otherwise, as the training stream draws them."""
+    seed), shaped as :func:`_stream_shapes` draws them."""
     from mist.distributions.relations import build_relation_banks, sample_relation_dataset
 
     rng = np.random.default_rng(seed)
     banks = build_relation_banks(np.random.default_rng(seed + 1), fourier=300, bumps=0, kinks=0)
-    n_values = np.linspace(10, n_max, 20).astype(int)
-    xs, ys, mi = [], [], []
-    for i in range(count):
-        dim_x = int(rng.integers(1, 33))
-        dim_y = dim_x if rng.random() < 0.5 else int(rng.integers(1, 33))
-        d = sample_relation_dataset(int(n_values[i % 20]), dim_x, dim_y, rng, split="train", banks=banks)
-        xs.append(d.x)
-        ys.append(d.y)
-        mi.append(d.mi)
-    return xs, ys, np.array(mi)
+    data = [sample_relation_dataset(n, dim_x, dim_y, rng, split="train", banks=banks)
+            for n, dim_x, dim_y in _stream_shapes(count, n_max, rng)]
+    return [d.x for d in data], [d.y for d in data], np.array([d.mi for d in data])
+
+
+def discrete_calibration_set(count: int, n_max: int = 1000, seed: int = DISCRETE_CALIBRATION_SEED):
+    """(xs, ys, mi) of ``count`` fresh datasets with a discrete column
+    (:mod:`mist.distributions.quantised`, either side), shaped as :func:`_stream_shapes` draws them."""
+    from mist.distributions.quantised import sample_quantised
+
+    rng = np.random.default_rng(seed)
+    data = [sample_quantised(n, dim_x, dim_y, rng, swap=bool(rng.random() < 0.5))
+            for n, dim_x, dim_y in _stream_shapes(count, n_max, rng)]
+    return [d.x for d in data], [d.y for d in data], np.array([d.mi for d in data])
 
 
 #: Sample counts, datasets per count and seed of the data rho is fitted on (n above the training
@@ -302,5 +316,6 @@ def fit_shared_fraction(per_subset: list[np.ndarray], truth, taus=SUBSET_FIT_TAU
 
 
 __all__ = ["TauMap", "CalibrationMaps", "fit_calibration", "tau_map_from_coverage", "calibration_set",
-           "calibration_set_description", "relation_calibration_set", "RELATION_CALIBRATION_SEED", "GRID_TAUS", "subset_scale", "combine_subset_quantiles",
+           "calibration_set_description", "relation_calibration_set", "RELATION_CALIBRATION_SEED",
+           "discrete_calibration_set", "DISCRETE_CALIBRATION_SEED", "GRID_TAUS", "subset_scale", "combine_subset_quantiles",
            "shared_fraction", "large_n_set", "subset_quantiles", "fit_shared_fraction", "pinball_loss"]

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from mist.distributions import DEFAULT_PRIORS, Family, Priors, get_split
+from mist.errors import MistError
 
 
 class TrainingBatch(NamedTuple):
@@ -101,7 +102,10 @@ class StreamConfig:
     # continuous as mist makes tied columns before the model reads them (levels + uniform noise,
     # the levels' codes in a random order half the time): exact MI by one integral
     # (mist.distributions.quantised). Real tables are full of such columns; without them in
-    # training, class labels passed as numbers beside 2-6 columns had MSE 1.02
+    # training, class labels passed as numbers beside 2-6 columns had MSE 1.02. Like every
+    # dataset they may be mixed within a side (prob_rotate), which hides the levels where that
+    # side has other columns; and, as the relations', their count is a share of the batch's
+    # size before the families' equal parts are rounded down, so a little above it in the batch
     discrete_fraction: float = 0.0
 
 
@@ -110,6 +114,9 @@ class TrainingStream:
 
     def __init__(self, config: StreamConfig, *, seed: int, device: str | torch.device = "cpu",
                  priors: Priors = DEFAULT_PRIORS, families: tuple[Family, ...] | None = None):
+        if not 0 <= config.relation_fraction + config.discrete_fraction < 1:
+            raise MistError(f"stream: relation_fraction + discrete_fraction must lie in [0, 1) (the paper's families "
+                            f"fill the rest of each batch), got {config.relation_fraction} + {config.discrete_fraction}.")
         self.config = config
         self.priors = priors
         self.device = torch.device(device)
