@@ -135,9 +135,10 @@ def _pair_task(block_a, block_b, first: np.ndarray, second: np.ndarray, model: s
 
 
 class DaskTable:
-    """A table's column blocks on a Dask cluster, checked; :meth:`pairs` estimates its pairs."""
+    """A table's column blocks on a Dask cluster, checked; :meth:`pairs` estimates its pairs.
+    ``block_columns``: columns a block (None: :data:`BLOCK_COLUMNS` as it is at the call)."""
 
-    def __init__(self, data: Any, scheduler: Any, *, block_columns: int = BLOCK_COLUMNS):
+    def __init__(self, data: Any, scheduler: Any, *, block_columns: int | None = None):
         import pandas as pd
 
         frame = lazy_frame(data)
@@ -157,6 +158,7 @@ class DaskTable:
         check_table_shape(None, len(self.names))
         self.client, self._cluster, self._own_client = client_for(scheduler)
         try:
+            block_columns = block_columns or BLOCK_COLUMNS
             starts = range(0, len(self.names), block_columns)
             self.blocks = [np.arange(s, min(s + block_columns, len(self.names))) for s in starts]
             if isinstance(frame, pd.DataFrame):

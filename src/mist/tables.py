@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from mist._validation import as_samples, check_level, check_xy, column_names
-from mist.cluster import BLOCK_COLUMNS, DaskTable
+from mist.cluster import DaskTable
 from mist.column_pairs import (PairEstimates, check_table_shape, column_findings, column_pair_estimates, column_report,
                                pairs_one_by_one)
 from mist.discrete import class_codes, dequantized_sides, label_entropy
@@ -114,7 +114,7 @@ def _table_pairs(data: Any, collect: _PairCollector, *, model: str, device: str 
         if not isinstance(engine, NumpyForward):
             raise MistError(f"`scheduler` runs the NumPy engine of a statistics-only model; {model!r} is not one: use "
                             "model=\"default\" (or another shipped statistics-only model), or drop `scheduler`.")
-        with DaskTable(data, scheduler, block_columns=block_columns or BLOCK_COLUMNS) as table:
+        with DaskTable(data, scheduler, block_columns=block_columns) as table:
             found_columns = column_report(table.distinct, table.names, table.n, stacklevel=4)
             collect.names = table.names
             table.pairs(collect, model=model, level=level, max_rows=max_rows(engine.card),
